@@ -1,0 +1,48 @@
+"""Alembic environment: the service's own engine and metadata, batch mode on SQLite."""
+
+from __future__ import annotations
+
+from logging.config import fileConfig
+
+from alembic import context
+
+import mlmodel_emulator.mlmodel_services.models  # noqa: F401  (registers the tables)
+from mlmodel_emulator.config import Settings
+from mlmodel_emulator.db.base import Base
+from mlmodel_emulator.db.engine import make_engine
+
+config = context.config
+if config.config_file_name is not None and not config.attributes.get("skip_logging"):
+    fileConfig(config.config_file_name, disable_existing_loggers=False)
+
+target_metadata = Base.metadata
+
+
+def run_migrations() -> None:
+    connection = config.attributes.get("connection")
+    if connection is not None:
+        _run(connection)
+        return
+    url = config.attributes.get("database_url") or Settings().sqlalchemy_url
+    engine = make_engine(url)
+    try:
+        with engine.connect() as connection:
+            _run(connection)
+    finally:
+        engine.dispose()
+
+
+def _run(connection: object) -> None:
+    context.configure(
+        connection=connection,  # type: ignore[arg-type]
+        target_metadata=target_metadata,
+        compare_type=True,
+        render_as_batch=connection.dialect.name == "sqlite",  # type: ignore[attr-defined]
+    )
+    with context.begin_transaction():
+        context.run_migrations()
+
+
+if context.is_offline_mode():
+    raise SystemExit("Offline migrations are not supported; run against a database.")
+run_migrations()

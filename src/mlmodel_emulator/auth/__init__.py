@@ -1,0 +1,1 @@
+"""Authentication: signing keys, JWT minting and verification, the calling principal."""

@@ -1,0 +1,124 @@
+"""The mlmodel-emulator command: serve, migrate, token."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+from mlmodel_emulator.auth import tokens
+from mlmodel_emulator.auth.keys import load_signing_keys
+from mlmodel_emulator.config import Settings
+
+BOT_USERS = frozenset({"ingestion-bot"})
+DEFAULT_TOKEN_LIFETIME = 24 * 3600
+
+
+def alembic_config(settings: Settings) -> object:
+    """Alembic's configuration for the migrations shipped beside the package."""
+    from alembic.config import Config
+
+    root = Path(__file__).resolve().parents[2]
+    ini = root / "alembic.ini"
+    if not ini.exists():
+        raise SystemExit(f"alembic.ini not found at {ini}: run from a checkout of the project")
+    config = Config(str(ini))
+    config.set_main_option("script_location", str(root / "migrations"))
+    config.attributes["database_url"] = settings.sqlalchemy_url
+    return config
+
+
+def migrate(settings: Settings) -> None:
+    """Bring the database schema to the newest revision."""
+    from alembic import command
+
+    if settings.is_sqlite:
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+    command.upgrade(alembic_config(settings), "head")  # type: ignore[arg-type]
+
+
+def _serve(args: argparse.Namespace, settings: Settings) -> None:
+    import uvicorn
+
+    if settings.is_sqlite:
+        migrate(settings)
+    load_signing_keys(settings)  # made here once, before any worker starts
+    print(
+        f"Serving http://{args.host}:{args.port}/api  "
+        "(get a token with: mlmodel-emulator token admin)",
+        file=sys.stderr,
+    )
+    uvicorn.run(
+        "mlmodel_emulator.main:create_app",
+        factory=True,
+        host=args.host,
+        port=args.port,
+        workers=args.workers,
+        access_log=settings.access_log,
+        log_level="info",
+    )
+
+
+def _token(args: argparse.Namespace, settings: Settings) -> None:
+    expires_in = None if args.expires_in == "unlimited" else int(args.expires_in)
+    print(
+        tokens.mint(
+            load_signing_keys(settings),
+            issuer=settings.jwt_issuer,
+            user=args.user,
+            email=args.email,
+            is_bot=args.bot or args.user in BOT_USERS,
+            now=int(time.time()),
+            expires_in=expires_in,
+        )
+    )
+
+
+def _expiry(value: str) -> str:
+    if value != "unlimited" and not (value.isdigit() and int(value) > 0):
+        raise argparse.ArgumentTypeError("a number of seconds, or 'unlimited'")
+    return value
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="mlmodel-emulator",
+        description="OpenMetadata's ML Model Service API as a small standalone service.",
+    )
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    serve = commands.add_parser("serve", help="migrate an SQLite database if used, then serve")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=8585)
+    serve.add_argument("--workers", type=int, default=1)
+
+    commands.add_parser("migrate", help="bring the database schema up to date")
+
+    token = commands.add_parser("token", help="print a JWT that this server accepts")
+    token.add_argument("user", help="user name, e.g. admin or ingestion-bot")
+    token.add_argument("--bot", action="store_true", help="mark the token as a bot's (isBot)")
+    token.add_argument("--email", help="email claim (default: USER@open-metadata.org)")
+    token.add_argument(
+        "--expires-in",
+        type=_expiry,
+        default=str(DEFAULT_TOKEN_LIFETIME),
+        help="lifetime in seconds, or 'unlimited' (default: 86400)",
+    )
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    args = build_parser().parse_args(argv)
+    settings = Settings()
+    if args.command == "serve":
+        _serve(args, settings)
+    elif args.command == "migrate":
+        migrate(settings)
+    else:
+        _token(args, settings)
+
+
+if __name__ == "__main__":
+    main()

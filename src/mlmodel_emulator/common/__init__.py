@@ -1,0 +1,1 @@
+"""Pure helpers shared by every resource: wire base models, FQNs, cursors, versioning."""

@@ -1,0 +1,77 @@
+"""Wire base model and the small types every entity shares (references, tags, style)."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Annotated, Any
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+
+
+class ApiModel(BaseModel):
+    """Base of every request model: OpenMetadata's camelCase names, unknown keys refused."""
+
+    model_config = ConfigDict(extra="forbid", populate_by_name=True, use_enum_values=True)
+
+    def to_json_dict(self) -> dict[str, Any]:
+        """The model as the JSON object OpenMetadata would store: aliases, no nulls."""
+        return self.model_dump(mode="json", by_alias=True, exclude_none=True)
+
+
+NonEmptyStr = Annotated[str, StringConstraints(min_length=1)]
+
+
+class EntityReference(ApiModel):
+    """entityReference.json: a pointer to another entity."""
+
+    id: Annotated[str, Field(pattern=r"^[0-9a-fA-F]{8}-([0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}$")]
+    type: str
+    name: str | None = None
+    fully_qualified_name: str | None = Field(default=None, alias="fullyQualifiedName")
+    description: str | None = None
+    display_name: str | None = Field(default=None, alias="displayName")
+    deleted: bool | None = None
+    inherited: bool | None = None
+    href: str | None = None
+
+
+class Style(ApiModel):
+    """basic.json#/definitions/style."""
+
+    color: str | None = None
+    icon_url: str | None = Field(default=None, alias="iconURL")
+
+
+class TagSource(StrEnum):
+    Classification = "Classification"
+    Glossary = "Glossary"
+
+
+class LabelType(StrEnum):
+    Manual = "Manual"
+    Propagated = "Propagated"
+    Automated = "Automated"
+    Derived = "Derived"
+    Generated = "Generated"
+
+
+class TagState(StrEnum):
+    Suggested = "Suggested"
+    Confirmed = "Confirmed"
+
+
+class TagLabel(ApiModel):
+    """tagLabel.json: a tag applied to an entity; source, labelType and state have defaults."""
+
+    tag_fqn: str = Field(alias="tagFQN")
+    name: str | None = None
+    display_name: str | None = Field(default=None, alias="displayName")
+    description: str | None = None
+    style: Style | None = None
+    source: TagSource = TagSource.Classification
+    label_type: LabelType = Field(default=LabelType.Manual, alias="labelType")
+    state: TagState = TagState.Confirmed
+    href: str | None = None
+    reason: str | None = None
+    applied_at: str | None = Field(default=None, alias="appliedAt")
+    applied_by: str | None = Field(default=None, alias="appliedBy")

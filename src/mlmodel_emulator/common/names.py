@@ -1,0 +1,29 @@
+"""Entity names and fully qualified names, quoted as OpenMetadata quotes them."""
+
+from __future__ import annotations
+
+from pydantic_core import PydanticCustomError
+
+NAME_MAX_LENGTH = 256
+# basic.json#/definitions/entityName
+NAME_PATTERN = "^((?!::).)*$"
+
+
+def check_entity_name(name: str) -> str:
+    """Validate an entity name as basic.json's entityName does (the pattern forbids '::')."""
+    if not 1 <= len(name) <= NAME_MAX_LENGTH:
+        raise PydanticCustomError(
+            "string_too_long",
+            "size must be between 1 and 256",
+            {"min_length": 1, "max_length": NAME_MAX_LENGTH},
+        )
+    if "::" in name:
+        raise PydanticCustomError("name_pattern", f'must match "{NAME_PATTERN}"')
+    return name
+
+
+def quote_name(name: str) -> str:
+    """EntityInterfaceUtil.quoteName: a name holding a dot is quoted, unless it holds a quote."""
+    if '"' not in name and "." in name:
+        return f'"{name}"'
+    return name

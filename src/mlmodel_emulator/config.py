@@ -1,0 +1,92 @@
+"""Runtime settings, read once from the environment."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import AliasChoices, Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEFAULT_SQLITE_FILE = "mlmodel-emulator.db"
+
+
+class Settings(BaseSettings):
+    """Every setting of the service; each maps to an environment variable."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="MLMODEL_EMULATOR_",
+        extra="ignore",
+        populate_by_name=True,
+        frozen=True,
+    )
+
+    database_url: str | None = Field(
+        default=None,
+        validation_alias=AliasChoices("DATABASE_URL", "MLMODEL_EMULATOR_DATABASE_URL"),
+        description=(
+            "SQLAlchemy URL of the database (env DATABASE_URL). Default: an SQLite file "
+            "in the data dir. PostgreSQL: postgresql+psycopg://user:pass@host:5432/db."
+        ),
+    )
+    data_dir: Path = Field(
+        default=Path("./data"),
+        description="Where the SQLite database and the generated JWT key pair live.",
+    )
+    public_url: str | None = Field(
+        default=None,
+        description=(
+            "Base URL used in href fields, e.g. https://catalog.example.com/api. "
+            "Default: the base URL of each request, plus /api."
+        ),
+    )
+    server_version: str = Field(
+        default="2.0.7",
+        description=(
+            "Version reported by /api/v1/system/version. The official client refuses a "
+            "server whose major.minor differs from its own."
+        ),
+    )
+    strict_connection_validation: bool = Field(
+        default=False,
+        description=(
+            "Reject connection configs that lack the fields their JSON schema marks as "
+            "required. OpenMetadata accepts them, so this is off by default."
+        ),
+    )
+    bulk_max_items: int = Field(
+        default=100, ge=1, description="Most items one PUT /bulk request may carry (413 beyond)."
+    )
+    jwt_issuer: str = Field(default="open-metadata.org", description="iss of minted tokens.")
+    jwt_key_id: str = Field(
+        default="Gb389a-9f76-gdjs-a92j-0242bk94356",
+        description="kid of the signing key, as OpenMetadata's default configuration.",
+    )
+    jwt_private_key: SecretStr | None = Field(
+        default=None,
+        description=(
+            "RSA private key (PEM) that signs tokens. Default: a key generated at first "
+            "start and kept in the data dir."
+        ),
+    )
+    access_log: bool = Field(
+        default=False, description="Log every request (costs about 60 µs per request)."
+    )
+
+    @field_validator("database_url")
+    @classmethod
+    def _use_psycopg_driver(cls, value: str | None) -> str | None:
+        # docker and Heroku style URLs name no driver; psycopg 3 is the one installed.
+        if value and value.startswith(("postgres://", "postgresql://")):
+            return "postgresql+psycopg://" + value.split("://", 1)[1]
+        return value or None
+
+    @property
+    def sqlalchemy_url(self) -> str:
+        """The database URL in effect, the SQLite default included."""
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{(self.data_dir / DEFAULT_SQLITE_FILE).as_posix()}"
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.sqlalchemy_url.startswith("sqlite")

@@ -1,0 +1,30 @@
+"""Statements whose SQL differs between SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import Column, Table
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+
+
+def insert_missing(
+    session: Session, table: Table, rows: Sequence[dict[str, Any]], key: Column[Any]
+) -> set[Any]:
+    """INSERT the rows whose `key` is not taken yet, in one statement; return the keys inserted.
+
+    A row whose key another transaction took meanwhile is skipped, not an error, so the
+    caller can treat it as an update (INSERT ... ON CONFLICT DO NOTHING RETURNING).
+    """
+    if not rows:
+        return set()
+    dialect = sqlite if session.get_bind().dialect.name == "sqlite" else postgresql
+    statement = (
+        dialect.insert(table)
+        .values(list(rows))
+        .on_conflict_do_nothing(index_elements=[key])
+        .returning(key)
+    )
+    return set(session.execute(statement).scalars())

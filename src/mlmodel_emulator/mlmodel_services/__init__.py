@@ -1,0 +1,1 @@
+"""The ML model service resource: /api/v1/services/mlmodelServices."""

@@ -1,0 +1,356 @@
+"""Connection configs: one model per connections/mlmodel/*.json schema, chosen by serviceType."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from enum import StrEnum
+from typing import Annotated, Any, ClassVar, Final, Literal
+
+import orjson
+from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag, ValidationError
+from pydantic.config import JsonDict
+
+from mlmodel_emulator.errors import BadRequest, describe_errors, format_location
+
+# basic.json marks these with "format": "password": masked for non-bots, encrypted at rest.
+PASSWORD: JsonDict = {"format": "password"}
+
+
+class MlModelServiceType(StrEnum):
+    """mlmodelService.json#/definitions/mlModelServiceType."""
+
+    Mlflow = "Mlflow"
+    Sklearn = "Sklearn"
+    CustomMlModel = "CustomMlModel"
+    SageMaker = "SageMaker"
+    VertexAI = "VertexAI"
+
+
+class ConnectionModel(BaseModel):
+    """A connection schema object: exact JSON names, no unknown keys.
+
+    `required` lists what the JSON schema requires; OpenMetadata does not enforce it, so it
+    is checked only in strict mode (see `missing_required`).
+    """
+
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+    required: ClassVar[tuple[str, ...]] = ()
+
+
+class FilterPattern(ConnectionModel):
+    """filterPattern.json."""
+
+    includes: list[str] | None = None
+    excludes: list[str] | None = None
+
+
+class AWSCredentials(ConnectionModel):
+    """security/credentials/awsCredentials.json."""
+
+    required = ("awsRegion",)
+    enabled: bool | None = False
+    awsAccessKeyId: str | None = None
+    awsSecretAccessKey: str | None = Field(default=None, json_schema_extra=PASSWORD)
+    awsRegion: str | None = None
+    awsSessionToken: str | None = None
+    endPointURL: str | None = None
+    profileName: str | None = None
+    assumeRoleArn: str | None = None
+    assumeRoleSessionName: str | None = "OpenMetadataSession"
+    assumeRoleSourceIdentity: str | None = None
+
+
+class GcpCredentialsValues(ConnectionModel):
+    """security/credentials/gcpValues.json: a service account key, given inline."""
+
+    type: Literal["service_account"] = "service_account"
+    projectId: str | list[str] | None = None
+    privateKeyId: str | None = None
+    privateKey: str | None = Field(default=None, json_schema_extra=PASSWORD)
+    clientEmail: str | None = None
+    clientId: str | None = None
+    authUri: str | None = "https://accounts.google.com/o/oauth2/auth"
+    tokenUri: str | None = "https://oauth2.googleapis.com/token"
+    authProviderX509CertUrl: str | None = "https://www.googleapis.com/oauth2/v1/certs"
+    clientX509CertUrl: str | None = None
+
+
+class GcpCredentialsPath(ConnectionModel):
+    """gcpCredentials.json#/definitions/gcpCredentialsPath: a key file on the ingestion host."""
+
+    type: Literal["gcp_credential_path"] = "gcp_credential_path"
+    path: str | None = None
+    projectId: str | list[str] | None = None
+
+
+class GcpExternalAccount(ConnectionModel):
+    """security/credentials/gcpExternalAccount.json: workload identity federation."""
+
+    type: Literal["external_account"] = "external_account"
+    externalType: Literal["external_account"] = "external_account"
+    audience: str | None = None
+    subjectTokenType: str | None = None
+    tokenURL: str | None = None
+    credentialSource: dict[str, str] | None = None
+
+
+class GcpADC(ConnectionModel):
+    """gcpCredentials.json#/definitions/gcpADC: application default credentials."""
+
+    type: Literal["gcp_adc"] = "gcp_adc"
+    projectId: str | list[str] | None = None
+
+
+def _gcp_config_kind(value: Any) -> str:
+    # Clients leave `type` out when it has its default, so infer the variant the way the
+    # official client's smart union does: service-account values unless told otherwise.
+    if isinstance(value, BaseModel):
+        return str(getattr(value, "type", "service_account"))
+    if not isinstance(value, Mapping):
+        return "service_account"
+    if "type" in value:
+        return str(value["type"])
+    if "externalType" in value:
+        return "external_account"
+    if "path" in value:
+        return "gcp_credential_path"
+    return "service_account"
+
+
+GcpConfig = Annotated[
+    Annotated[GcpCredentialsValues, Tag("service_account")]
+    | Annotated[GcpCredentialsPath, Tag("gcp_credential_path")]
+    | Annotated[GcpExternalAccount, Tag("external_account")]
+    | Annotated[GcpADC, Tag("gcp_adc")],
+    Discriminator(_gcp_config_kind),
+]
+
+
+class GCPImpersonateServiceAccountValues(ConnectionModel):
+    """gcpCredentials.json#/definitions/GCPImpersonateServiceAccountValues."""
+
+    impersonateServiceAccount: str | None = None
+    lifetime: int | None = 3600
+
+
+class GCPCredentials(ConnectionModel):
+    """security/credentials/gcpCredentials.json."""
+
+    required = ("gcpConfig",)
+    gcpConfig: GcpConfig | None = None
+    gcpImpersonateServiceAccount: GCPImpersonateServiceAccountValues | None = None
+
+
+class MlflowConnection(ConnectionModel):
+    """connections/mlmodel/mlflowConnection.json."""
+
+    required = ("trackingUri", "registryUri")
+    type: Literal[MlModelServiceType.Mlflow] = MlModelServiceType.Mlflow
+    trackingUri: str | None = None
+    registryUri: str | None = None
+    mlModelFilterPattern: FilterPattern | None = None
+    supportsMetadataExtraction: bool | None = True
+
+
+class SklearnConnection(ConnectionModel):
+    """connections/mlmodel/sklearnConnection.json."""
+
+    type: Literal[MlModelServiceType.Sklearn] = MlModelServiceType.Sklearn
+    mlModelFilterPattern: FilterPattern | None = None
+    supportsMetadataExtraction: bool | None = True
+
+
+class CustomMlModelConnection(ConnectionModel):
+    """connections/mlmodel/customMlModelConnection.json."""
+
+    required = ("sourcePythonClass",)
+    type: Literal[MlModelServiceType.CustomMlModel] = MlModelServiceType.CustomMlModel
+    sourcePythonClass: str | None = None
+    connectionOptions: dict[str, str] | None = None
+    mlModelFilterPattern: FilterPattern | None = None
+    supportsMetadataExtraction: bool | None = True
+
+
+class SageMakerConnection(ConnectionModel):
+    """connections/mlmodel/sageMakerConnection.json."""
+
+    required = ("awsConfig",)
+    type: Literal[MlModelServiceType.SageMaker] = MlModelServiceType.SageMaker
+    awsConfig: AWSCredentials | None = None
+    mlModelFilterPattern: FilterPattern | None = None
+    supportsMetadataExtraction: bool | None = True
+
+
+class VertexAIConnection(ConnectionModel):
+    """connections/mlmodel/vertexaiConnection.json."""
+
+    required = ("credentials", "location")
+    type: Literal[MlModelServiceType.VertexAI] = MlModelServiceType.VertexAI
+    credentials: GCPCredentials | None = None
+    location: str | None = None
+    mlModelFilterPattern: FilterPattern | None = None
+    supportsMetadataExtraction: bool | None = True
+
+
+# mlmodelService.json#/definitions/mlModelConnection: the oneOf, keyed on `type`.
+MlModelConnectionConfig = Annotated[
+    MlflowConnection
+    | SklearnConnection
+    | CustomMlModelConnection
+    | SageMakerConnection
+    | VertexAIConnection,
+    Field(discriminator="type"),
+]
+
+CONNECTION_CLASS_BY_TYPE: Final[Mapping[MlModelServiceType, type[ConnectionModel]]] = {
+    MlModelServiceType.Mlflow: MlflowConnection,
+    MlModelServiceType.Sklearn: SklearnConnection,
+    MlModelServiceType.CustomMlModel: CustomMlModelConnection,
+    MlModelServiceType.SageMaker: SageMakerConnection,
+    MlModelServiceType.VertexAI: VertexAIConnection,
+}
+
+_CONFIG_PATH = ("connection", "config")
+
+
+def missing_required(model: BaseModel, path: str = "") -> Iterator[str]:
+    """Yield the path of every field the JSON schema requires that the config leaves out."""
+    if isinstance(model, ConnectionModel):
+        for name in model.required:
+            if getattr(model, name) is None:
+                yield f"{path}.{name}" if path else name
+    for name in type(model).model_fields:
+        value = getattr(model, name)
+        if isinstance(value, BaseModel):
+            yield from missing_required(value, f"{path}.{name}" if path else name)
+
+
+def _describe(service_type: MlModelServiceType, errors: list[Any]) -> str:
+    for error in errors:
+        if error["type"] == "extra_forbidden":
+            # ServiceEntityRepository's text for a key the connection class does not know.
+            loc = [part for part in error["loc"] if part not in _TAGS]
+            return (
+                f"Failed to encrypt '{service_type.value}' connection stored in DB due to an "
+                f"unrecognized field: '{format_location(loc)}'"
+            )
+    return describe_errors(
+        [
+            {**error, "loc": (*_CONFIG_PATH, *(p for p in error["loc"] if p not in _TAGS))}
+            for error in errors
+        ]
+    )
+
+
+_TAGS = frozenset({"service_account", "gcp_credential_path", "external_account", "gcp_adc"})
+
+
+def parse_config(
+    service_type: MlModelServiceType, raw: Mapping[str, Any], *, strict: bool
+) -> dict[str, Any]:
+    """Validate a config against the class its service type names; return it normalised.
+
+    `type` is filled from the service type when left out (the official client leaves it
+    out); a `type` naming another service type is refused. The result carries the schema
+    defaults, as OpenMetadata stores them.
+    """
+    given = raw.get("type", service_type.value)
+    if given != service_type.value:
+        raise BadRequest(
+            f"connection.config.type '{given}' does not match serviceType '{service_type.value}'"
+        )
+    cls = CONNECTION_CLASS_BY_TYPE[service_type]
+    try:
+        config = cls.model_validate({**raw, "type": service_type.value})
+    except ValidationError as exc:
+        raise BadRequest(_describe(service_type, exc.errors())) from None
+    if strict:
+        missing = [".".join((*_CONFIG_PATH, path)) for path in missing_required(config)]
+        if missing:
+            raise BadRequest(
+                "[" + ", ".join(f"query param {path} must not be null" for path in missing) + "]"
+            )
+    return config.model_dump(mode="json", exclude_none=True)
+
+
+# ---------------------------------------------------------------------------- secrets
+
+# PasswordEntityMasker.PASSWORD_MASK
+MASK: Final = "*********"
+
+
+def _password_paths(
+    cls: type[BaseModel], prefix: tuple[str, ...] = ()
+) -> Iterator[tuple[str, ...]]:
+    for name, field in cls.model_fields.items():
+        if field.json_schema_extra == PASSWORD:
+            yield (*prefix, name)
+        for candidate in _model_classes(field.annotation):
+            yield from _password_paths(candidate, (*prefix, name))
+
+
+def _model_classes(annotation: Any) -> Iterator[type[BaseModel]]:
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        yield annotation
+        return
+    for argument in getattr(annotation, "__args__", ()):
+        yield from _model_classes(argument)
+    for metadata in getattr(annotation, "__metadata__", ()):
+        yield from _model_classes(metadata)
+    origin = getattr(annotation, "__origin__", None)
+    if origin is not None and getattr(annotation, "__metadata__", None) is not None:
+        yield from _model_classes(origin)
+
+
+# Where each config keeps its "format": "password" fields, e.g. awsConfig.awsSecretAccessKey.
+SECRET_PATHS: Final[Mapping[str, tuple[tuple[str, ...], ...]]] = {
+    service_type.value: tuple(dict.fromkeys(_password_paths(cls)))
+    for service_type, cls in CONNECTION_CLASS_BY_TYPE.items()
+}
+
+
+def _walk(config: Mapping[str, Any], path: tuple[str, ...]) -> tuple[dict[str, Any], str] | None:
+    """The object holding the last key of path, and that key; None where the path is absent."""
+    node: Any = config
+    for key in path[:-1]:
+        node = node.get(key) if isinstance(node, dict) else None
+    if isinstance(node, dict) and path[-1] in node:
+        return node, path[-1]
+    return None
+
+
+def mask_secrets(service_type: str, config: dict[str, Any]) -> dict[str, Any]:
+    """A copy of config with every password field shown as the mask."""
+    masked: dict[str, Any] = orjson_copy(config)
+    for path in SECRET_PATHS[service_type]:
+        found = _walk(masked, path)
+        if found is not None and found[0][found[1]] is not None:
+            found[0][found[1]] = MASK
+    return masked
+
+
+def restore_masked_secrets(
+    service_type: str, config: dict[str, Any], stored: Mapping[str, Any] | None
+) -> dict[str, Any]:
+    """Put the stored secret back wherever a client sent the mask (ServiceEntityResource.unmask).
+
+    A mask with no stored secret behind it is refused: saving the mask would lose the secret.
+    """
+    for path in SECRET_PATHS[service_type]:
+        found = _walk(config, path)
+        if found is None or found[0][found[1]] != MASK:
+            continue
+        previous = _walk(stored, path) if stored is not None else None
+        if previous is None or previous[0][previous[1]] in (None, MASK):
+            raise BadRequest(
+                f"connection.config.{'.'.join(path)} is the mask {MASK}, and no stored "
+                "secret is there to keep: send the secret itself"
+            )
+        found[0][found[1]] = previous[0][previous[1]]
+    return config
+
+
+def orjson_copy(value: dict[str, Any]) -> dict[str, Any]:
+    """A deep copy of a JSON object."""
+    copied: dict[str, Any] = orjson.loads(orjson.dumps(value))
+    return copied

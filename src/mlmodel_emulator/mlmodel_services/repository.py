@@ -1,0 +1,158 @@
+"""All SQL of the ML model service resource; works in JSON documents, never in wire models."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from typing import Any, cast
+
+from sqlalchemy import ColumnElement, Table, and_, bindparam, delete, func, or_, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+
+from mlmodel_emulator.common import versioning
+from mlmodel_emulator.common.paging import Cursor
+from mlmodel_emulator.db.statements import insert_missing
+from mlmodel_emulator.mlmodel_services.models import (
+    MlModelServiceRecord,
+    MlModelServiceVersionRecord,
+)
+
+Doc = dict[str, Any]
+
+_services = cast(Table, MlModelServiceRecord.__table__)
+_versions = cast(Table, MlModelServiceVersionRecord.__table__)
+_c = _services.c
+
+
+def _row(doc: Doc) -> dict[str, Any]:
+    """The indexed columns, derived from the document so that the two never disagree."""
+    return {
+        "id": doc["id"],
+        "name": doc["name"],
+        "fqn": doc["fullyQualifiedName"],
+        "service_type": doc["serviceType"],
+        "deleted": doc["deleted"],
+        "version_tenths": versioning.from_wire(doc["version"]),
+        "updated_at": doc["updatedAt"],
+        "doc": doc,
+    }
+
+
+def include_filter(include: str) -> ColumnElement[bool] | None:
+    """include.json: non-deleted, deleted or all."""
+    if include == "non-deleted":
+        return _c.deleted.is_(False)
+    if include == "deleted":
+        return _c.deleted.is_(True)
+    return None
+
+
+def get_by_id(session: Session, entity_id: str, *, for_update: bool = False) -> Doc | None:
+    statement = select(_c.doc).where(_c.id == entity_id)
+    if for_update:
+        statement = statement.with_for_update()
+    doc: Doc | None = session.execute(statement).scalar_one_or_none()
+    return doc
+
+
+def get_by_fqn(session: Session, fqn: str, *, for_update: bool = False) -> Doc | None:
+    statement = select(_c.doc).where(_c.fqn == fqn)
+    if for_update:
+        statement = statement.with_for_update()
+    doc: Doc | None = session.execute(statement).scalar_one_or_none()
+    return doc
+
+
+def get_many_by_fqn(session: Session, fqns: Iterable[str]) -> dict[str, Doc]:
+    """Current documents by FQN, locked for update, in one statement."""
+    statement = select(_c.doc).where(_c.fqn.in_(set(fqns))).with_for_update()
+    return {doc["fullyQualifiedName"]: doc for doc in session.execute(statement).scalars()}
+
+
+def add(session: Session, doc: Doc) -> bool:
+    """Insert a new entity; False when its FQN is taken (by anyone, even concurrently)."""
+    return bool(insert_missing(session, _services, [_row(doc)], _c.fqn))
+
+
+def add_many(session: Session, docs: Sequence[Doc]) -> set[str]:
+    """Insert new entities in one statement; return the FQNs that were inserted."""
+    return {str(fqn) for fqn in insert_missing(session, _services, [_row(d) for d in docs], _c.fqn)}
+
+
+def replace_many(session: Session, docs: Sequence[Doc]) -> None:
+    """Overwrite current documents (one executemany)."""
+    if not docs:
+        return
+    rows = [{("b_" + key): value for key, value in _row(doc).items()} for doc in docs]
+    statement = (
+        update(_services)
+        .where(_c.id == bindparam("b_id"))
+        .values({key: bindparam("b_" + key) for key in _row(docs[0]) if key != "id"})
+    )
+    session.connection().execute(statement, rows)
+
+
+def add_versions(session: Session, docs: Sequence[Doc]) -> None:
+    """Keep past versions in history (one statement); a version stored twice is kept once."""
+    if not docs:
+        return
+    rows = [
+        {"service_id": d["id"], "version_tenths": versioning.from_wire(d["version"]), "doc": d}
+        for d in docs
+    ]
+    dialect = sqlite if session.get_bind().dialect.name == "sqlite" else postgresql
+    session.execute(dialect.insert(_versions).values(rows).on_conflict_do_nothing())
+
+
+def list_versions(session: Session, entity_id: str) -> list[Doc]:
+    """Past versions, newest first."""
+    statement = (
+        select(_versions.c.doc)
+        .where(_versions.c.service_id == entity_id)
+        .order_by(_versions.c.version_tenths.desc())
+    )
+    return list(session.execute(statement).scalars())
+
+
+def get_version(session: Session, entity_id: str, tenths: int) -> Doc | None:
+    statement = select(_versions.c.doc).where(
+        _versions.c.service_id == entity_id, _versions.c.version_tenths == tenths
+    )
+    doc: Doc | None = session.execute(statement).scalar_one_or_none()
+    return doc
+
+
+def count(session: Session, include: str) -> int:
+    statement = select(func.count()).select_from(_services)
+    condition = include_filter(include)
+    if condition is not None:
+        statement = statement.where(condition)
+    return int(session.execute(statement).scalar_one())
+
+
+def list_page(
+    session: Session, *, include: str, limit: int, after: Cursor | None, before: Cursor | None
+) -> list[Doc]:
+    """Up to `limit` documents in (name, id) order, after or before a cursor.
+
+    Before a cursor, the rows come back nearest first (descending); the caller reverses them.
+    """
+    conditions: list[ColumnElement[bool]] = []
+    condition = include_filter(include)
+    if condition is not None:
+        conditions.append(condition)
+    order = (_c.name, _c.id)
+    if after is not None:
+        conditions.append(or_(_c.name > after.name, and_(_c.name == after.name, _c.id > after.id)))
+    if before is not None:
+        conditions.append(
+            or_(_c.name < before.name, and_(_c.name == before.name, _c.id < before.id))
+        )
+        order = (_c.name.desc(), _c.id.desc())  # type: ignore[assignment]
+    statement = select(_c.doc).where(*conditions).order_by(*order).limit(limit)
+    return list(session.execute(statement).scalars())
+
+
+def hard_delete(session: Session, entity_id: str) -> None:
+    session.execute(delete(_versions).where(_versions.c.service_id == entity_id))
+    session.execute(delete(_services).where(_c.id == entity_id))

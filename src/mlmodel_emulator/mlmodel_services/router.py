@@ -1,0 +1,216 @@
+"""HTTP routes of /api/v1/services/mlmodelServices: parse, call one service function, answer."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Annotated, Any
+
+import orjson
+from fastapi import APIRouter, Body, Depends, Query
+from fastapi.responses import Response
+
+from mlmodel_emulator.deps import BaseUrlDep, DatabaseDep, PrincipalDep, SettingsDep, now_ms
+from mlmodel_emulator.errors import BadRequest, PayloadTooLarge
+from mlmodel_emulator.mlmodel_services import service
+from mlmodel_emulator.mlmodel_services.schemas import (
+    BulkOperationResult,
+    CreateMlModelService,
+    EntityHistory,
+    ErrorMessage,
+    MlModelService,
+    MlModelServiceList,
+)
+from mlmodel_emulator.responses import CHANGE_HEADER, json_response
+
+
+class Include(StrEnum):
+    """include.json."""
+
+    non_deleted = "non-deleted"
+    deleted = "deleted"
+    all = "all"
+
+
+ERRORS: dict[int | str, dict[str, Any]] = {
+    status: {"model": ErrorMessage} for status in (400, 401, 403, 404, 409, 413)
+}
+
+router = APIRouter(prefix="/v1/services/mlmodelServices", tags=["mlmodelServices"])
+
+FieldsQuery = Annotated[
+    str | None,
+    Query(description="Comma-separated relationship fields to include, or '*' for all."),
+]
+IncludeQuery = Annotated[Include, Query(description="non-deleted, deleted or all.")]
+
+
+@dataclass(frozen=True, slots=True)
+class Renderer:
+    """Turns stored documents into answers for this caller: href base, secrets shown or not."""
+
+    base_url: str
+    reveal_secrets: bool
+
+    def entity(
+        self, doc: service.Doc, fields: frozenset[str] = service.WRITE_RESPONSE_FIELDS
+    ) -> service.Doc:
+        return service.to_response(
+            doc, fields=fields, base_url=self.base_url, reveal_secrets=self.reveal_secrets
+        )
+
+
+async def _renderer(base_url: BaseUrlDep, principal: PrincipalDep) -> Renderer:
+    return Renderer(base_url=base_url, reveal_secrets=principal.is_bot)
+
+
+RendererDep = Annotated[Renderer, Depends(_renderer)]
+
+
+def _caller(principal: PrincipalDep, settings: SettingsDep) -> service.Caller:
+    return service.Caller(
+        principal=principal, now_ms=now_ms(), strict=settings.strict_connection_validation
+    )
+
+
+@router.get("", response_model=None, responses={200: {"model": MlModelServiceList}, **ERRORS})
+async def list_services(
+    database: DatabaseDep,
+    render: RendererDep,
+    fields: FieldsQuery = None,
+    limit: Annotated[int, Query(ge=0, le=1_000_000)] = 10,
+    before: str | None = None,
+    after: str | None = None,
+    include: IncludeQuery = Include.non_deleted,
+) -> Response:
+    """List ML model services in name order, a page at a time (before/after cursors)."""
+    wanted = service.parse_fields(fields)
+    page = database.read(
+        service.list_page, limit=limit, before=before, after=after, include=include
+    )
+    data = [render.entity(doc, wanted) for doc in page.docs]
+    return json_response({"data": data, "paging": page.paging})
+
+
+@router.get(
+    "/name/{fqn:path}", response_model=None, responses={200: {"model": MlModelService}, **ERRORS}
+)
+async def get_service_by_name(
+    fqn: str,
+    database: DatabaseDep,
+    render: RendererDep,
+    fields: FieldsQuery = None,
+    include: IncludeQuery = Include.non_deleted,
+) -> Response:
+    """Get an ML model service by its name or fully qualified name."""
+    wanted = service.parse_fields(fields)
+    doc = database.read(service.get_by_name, fqn, include=include)
+    return json_response(render.entity(doc, wanted))
+
+
+@router.get("/{id}", response_model=None, responses={200: {"model": MlModelService}, **ERRORS})
+async def get_service(
+    id: uuid.UUID,
+    database: DatabaseDep,
+    render: RendererDep,
+    fields: FieldsQuery = None,
+    include: IncludeQuery = Include.non_deleted,
+) -> Response:
+    """Get an ML model service by its id."""
+    wanted = service.parse_fields(fields)
+    doc = database.read(service.get_by_id, str(id), include=include)
+    return json_response(render.entity(doc, wanted))
+
+
+@router.get(
+    "/{id}/versions", response_model=None, responses={200: {"model": EntityHistory}, **ERRORS}
+)
+async def list_service_versions(
+    id: uuid.UUID, database: DatabaseDep, render: RendererDep
+) -> Response:
+    """Every version of an ML model service, newest first, each as JSON text."""
+    docs = database.read(service.list_versions, str(id))
+    versions = [orjson.dumps(render.entity(doc)).decode() for doc in docs]
+    return json_response({"entityType": service.ENTITY_TYPE, "versions": versions})
+
+
+@router.get(
+    "/{id}/versions/{version}",
+    response_model=None,
+    responses={200: {"model": MlModelService}, **ERRORS},
+)
+async def get_service_version(
+    id: uuid.UUID,
+    version: str,
+    database: DatabaseDep,
+    render: RendererDep,
+) -> Response:
+    """One version of an ML model service, such as 0.1."""
+    doc = database.read(service.get_version, str(id), version)
+    return json_response(render.entity(doc))
+
+
+@router.post(
+    "",
+    status_code=201,
+    response_model=None,
+    responses={201: {"model": MlModelService}, **ERRORS},
+)
+async def create_service(
+    request: CreateMlModelService,
+    database: DatabaseDep,
+    render: RendererDep,
+    principal: PrincipalDep,
+    settings: SettingsDep,
+) -> Response:
+    """Create an ML model service; 409 if the name is taken."""
+    doc = database.write(service.create, request, caller=_caller(principal, settings))
+    body = render.entity(doc)
+    headers = {"Location": body["href"], CHANGE_HEADER: service.CREATED}
+    return json_response(body, status_code=201, headers=headers)
+
+
+@router.put(
+    "",
+    response_model=None,
+    responses={200: {"model": MlModelService}, 201: {"model": MlModelService}, **ERRORS},
+)
+async def create_or_update_service(
+    request: CreateMlModelService,
+    database: DatabaseDep,
+    render: RendererDep,
+    principal: PrincipalDep,
+    settings: SettingsDep,
+) -> Response:
+    """Create an ML model service (201) or update the one of that name (200)."""
+    upsert = database.write(service.create_or_update, request, caller=_caller(principal, settings))
+    body = render.entity(upsert.doc)
+    return json_response(
+        body, status_code=201 if upsert.created else 200, headers={CHANGE_HEADER: upsert.change}
+    )
+
+
+@router.put("/bulk", response_model=None, responses={200: {"model": BulkOperationResult}, **ERRORS})
+async def bulk_create_or_update_services(
+    items: Annotated[list[Any], Body(description="Create requests, as for PUT.")],
+    database: DatabaseDep,
+    principal: PrincipalDep,
+    settings: SettingsDep,
+    run_async: Annotated[bool, Query(alias="async")] = False,
+    override_metadata: Annotated[bool, Query(alias="overrideMetadata")] = False,
+) -> Response:
+    """Create or update many ML model services; each item succeeds or fails on its own."""
+    if run_async:
+        raise BadRequest("async=true is not supported for ML model services; use async=false")
+    if len(items) > settings.bulk_max_items:
+        raise PayloadTooLarge(
+            f"Bulk request holds {len(items)} items; the limit is {settings.bulk_max_items}"
+        )
+    result = database.write(
+        service.bulk_create_or_update,
+        items,
+        caller=_caller(principal, settings),
+        override=override_metadata,
+    )
+    return json_response(result.to_json())

@@ -1,0 +1,469 @@
+"""The rules of the ML model service resource: create, upsert, bulk, reads and versions."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any, Final
+
+from pydantic import ValidationError
+from sqlalchemy.orm import Session
+
+from mlmodel_emulator.auth.tokens import Principal
+from mlmodel_emulator.common import versioning
+from mlmodel_emulator.common.names import quote_name
+from mlmodel_emulator.common.paging import Cursor, decode_cursor, encode_cursor
+from mlmodel_emulator.common.versioning import FieldSpec
+from mlmodel_emulator.errors import (
+    ApiError,
+    BadRequest,
+    EntityAlreadyExists,
+    EntityNotFound,
+    describe_errors,
+)
+from mlmodel_emulator.mlmodel_services import connections, repository
+from mlmodel_emulator.mlmodel_services.schemas import CreateMlModelService, MlModelService
+
+Doc = dict[str, Any]
+
+ENTITY_TYPE: Final = "mlmodelService"
+COLLECTION_PATH: Final = "/v1/services/mlmodelServices"
+
+# Relationship fields: answered only when `fields` asks for them (as [] when empty).
+RELATION_FIELDS: Final = ("owners", "tags", "domains", "followers", "dataProducts", "pipelines")
+# What POST and PUT answers carry even without `fields`, as Collate's documented answer does.
+WRITE_RESPONSE_FIELDS: Final = frozenset({"owners", "tags", "domains"})
+# `fields` is checked against the entity's properties (EntityRepository.getFields).
+ENTITY_FIELDS: Final = frozenset(MlModelService.model_fields) | {"testConnectionResult"}
+
+# The fields a PUT may change and how their changes are recorded (EntityUpdater).
+TRACKED_FIELDS: Final = (
+    FieldSpec("description", "scalar"),
+    FieldSpec("displayName", "scalar"),
+    FieldSpec("owners", "list"),
+    FieldSpec("tags", "list", key="tagFQN"),
+    FieldSpec("domains", "list"),
+    FieldSpec("dataProducts", "list"),
+    FieldSpec("style", "json"),
+    FieldSpec("connection", "secret"),
+    FieldSpec("ingestionRunner", "json"),
+    FieldSpec("deleted", "scalar"),
+)
+
+CREATED: Final = "entityCreated"
+UPDATED: Final = "entityUpdated"
+NO_CHANGE: Final = "entityNoChange"
+
+
+@dataclass(frozen=True, slots=True)
+class Caller:
+    """Who acts, when, and under which validation mode; the router fills it per request."""
+
+    principal: Principal
+    now_ms: int
+    strict: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Upsert:
+    """The outcome of a PUT: the entity and what happened to it."""
+
+    doc: Doc
+    change: str
+
+    @property
+    def created(self) -> bool:
+        return self.change == CREATED
+
+
+@dataclass(frozen=True, slots=True)
+class Prepared:
+    """A create request that passed validation, with its connection config normalised."""
+
+    request: CreateMlModelService
+    fqn: str
+    connection: Doc | None
+
+
+# ---------------------------------------------------------------------------- validation
+
+
+def parse_fields(fields: str | None) -> frozenset[str]:
+    """The relationship fields a `fields` parameter asks for; '*' asks for all of them."""
+    if not fields:
+        return frozenset()
+    names = {name.strip() for name in fields.split(",") if name.strip()}
+    if "*" in names:
+        return frozenset(RELATION_FIELDS)
+    for name in sorted(names):
+        if name not in ENTITY_FIELDS:
+            raise BadRequest(f"Invalid field name {name}")
+    return frozenset(names & set(RELATION_FIELDS))
+
+
+def _check_references(request: CreateMlModelService) -> None:
+    """Owners, domains, tags and data products must name entities that exist.
+
+    No users, teams, domains, tags or data products can be registered yet, so any given
+    reference is unknown: the same 404 OpenMetadata answers for an unknown one.
+    """
+    for owner in request.owners or []:
+        if owner.type not in ("user", "team"):
+            raise BadRequest(
+                f"Entity of type {owner.type} can't be the owner. "
+                "Only Team of type Group or a User can own entities."
+            )
+        raise EntityNotFound(owner.type, owner.id)
+    for domain in request.domains or []:
+        raise EntityNotFound("domain", domain)
+    for product in request.data_products or []:
+        raise EntityNotFound("dataProduct", product)
+    for tag in request.tags or []:
+        raise EntityNotFound("glossaryTerm" if tag.source == "Glossary" else "tag", tag.tag_fqn)
+    if request.ingestion_runner is not None:
+        raise EntityNotFound(request.ingestion_runner.type, request.ingestion_runner.id)
+
+
+def prepare(request: CreateMlModelService, *, strict: bool) -> Prepared:
+    """Validate what the request model cannot: the config against its service type, references."""
+    config = request.connection.config if request.connection is not None else None
+    connection = None
+    if config is not None:
+        service_type = connections.MlModelServiceType(request.service_type)
+        connection = {"config": connections.parse_config(service_type, config, strict=strict)}
+    _check_references(request)
+    return Prepared(request=request, fqn=quote_name(request.name), connection=connection)
+
+
+def _validate_item(item: Any, *, strict: bool) -> Prepared:
+    try:
+        request = CreateMlModelService.model_validate(item)
+    except ValidationError as exc:
+        raise BadRequest(describe_errors(exc.errors())) from None
+    return prepare(request, strict=strict)
+
+
+# ---------------------------------------------------------------------------- documents
+
+
+def _connection(prepared: Prepared, original: Doc | None) -> Doc | None:
+    """The request's connection, with masked secrets replaced by the stored ones."""
+    if prepared.connection is None:
+        return None
+    stored = (original or {}).get("connection") or {}
+    config = connections.restore_masked_secrets(
+        prepared.request.service_type, prepared.connection["config"], stored.get("config")
+    )
+    return {"config": config}
+
+
+def _new_doc(prepared: Prepared, caller: Caller) -> Doc:
+    request = prepared.request
+    doc: Doc = {
+        "id": str(uuid.uuid4()),
+        "name": request.name,
+        "fullyQualifiedName": prepared.fqn,
+        "serviceType": request.service_type,
+        "displayName": request.display_name,
+        "description": request.description,
+        "connection": _connection(prepared, None),
+        "style": request.style.to_json_dict() if request.style else None,
+        "owners": [],
+        "tags": [],
+        "domains": [],
+        "dataProducts": [],
+        "followers": [],
+        # entityHistory.json: the first version is 0.1.
+        "version": versioning.to_wire(versioning.FIRST_VERSION),
+        "updatedAt": caller.now_ms,
+        "updatedBy": caller.principal.name,
+        "deleted": False,
+    }
+    return {key: value for key, value in doc.items() if value is not None}
+
+
+def _merged(original: Doc, prepared: Prepared, caller: Caller, *, override: bool) -> Doc:
+    """What a PUT makes of an entity, field by field, as EntityUpdater decides (om-api §2.3)."""
+    request = prepared.request
+    bot_keeps = caller.principal.is_bot and not override
+    merged = dict(original)
+    if request.service_type != original["serviceType"]:
+        raise BadRequest(f"{ENTITY_TYPE} attribute serviceType can't be modified")
+
+    merged["displayName"] = request.display_name
+    # A bot may not overwrite a description someone wrote; anyone else sets it (or drops it).
+    if not (bot_keeps and original.get("description")):
+        merged["description"] = request.description
+    if request.style is not None:
+        merged["style"] = request.style.to_json_dict()
+    if prepared.connection is not None:
+        merged["connection"] = _connection(prepared, original)
+    # A PUT on a soft-deleted entity restores it.
+    merged["deleted"] = False
+    return {key: value for key, value in merged.items() if value is not None}
+
+
+def _apply_change(original: Doc, merged: Doc, caller: Caller) -> Doc | None:
+    """The next version of an entity, or None when the PUT changes nothing."""
+    change = versioning.diff(original, merged, TRACKED_FIELDS, previous_version=original["version"])
+    if change is None:
+        return None
+    return {
+        **merged,
+        "version": versioning.to_wire(
+            versioning.next_version(versioning.from_wire(original["version"]))
+        ),
+        "updatedAt": caller.now_ms,
+        "updatedBy": caller.principal.name,
+        "changeDescription": change,
+    }
+
+
+# ---------------------------------------------------------------------------- writes
+
+
+def create(session: Session, request: CreateMlModelService, *, caller: Caller) -> Doc:
+    """POST: a new entity, or 409 when the name is taken (a soft-deleted one included)."""
+    doc = _new_doc(prepare(request, strict=caller.strict), caller)
+    if not repository.add(session, doc):
+        raise EntityAlreadyExists()
+    return doc
+
+
+def _update(
+    session: Session, original: Doc, prepared: Prepared, caller: Caller, *, override: bool
+) -> Upsert:
+    if original["name"] != prepared.request.name:
+        # Two names that quote to one FQN ('a.b' and '"a.b"') cannot both exist.
+        raise EntityAlreadyExists()
+    updated = _apply_change(
+        original, _merged(original, prepared, caller, override=override), caller
+    )
+    if updated is None:
+        return Upsert(doc=original, change=NO_CHANGE)
+    repository.add_versions(session, [original])
+    repository.replace_many(session, [updated])
+    return Upsert(doc=updated, change=UPDATED)
+
+
+def create_or_update(
+    session: Session, request: CreateMlModelService, *, caller: Caller, override: bool = False
+) -> Upsert:
+    """PUT: create the entity if its name is free, else update it with PUT's merge rules."""
+    prepared = prepare(request, strict=caller.strict)
+    original = repository.get_by_fqn(session, prepared.fqn, for_update=True)
+    if original is None:
+        doc = _new_doc(prepared, caller)
+        if repository.add(session, doc):
+            return Upsert(doc=doc, change=CREATED)
+        # Another request created it between our read and our insert: update that one.
+        original = repository.get_by_fqn(session, prepared.fqn, for_update=True)
+        assert original is not None
+    return _update(session, original, prepared, caller, override=override)
+
+
+@dataclass(slots=True)
+class BulkResult:
+    """bulkOperationResult.json, built item by item."""
+
+    processed: int
+    passed: list[dict[str, Any]]
+    failed: list[dict[str, Any]]
+
+    def fail(self, item: Any, error: ApiError) -> None:
+        self.failed.append({"request": item, "status": error.status_code, "message": error.message})
+
+    def to_json(self) -> dict[str, Any]:
+        if not self.failed:
+            status = "success"
+        elif self.passed:
+            status = "partialSuccess"
+        else:
+            status = "failure"
+        return {
+            "status": status,
+            "numberOfRowsProcessed": self.processed,
+            "numberOfRowsPassed": len(self.passed),
+            "numberOfRowsFailed": len(self.failed),
+            "successRequest": self.passed,
+            "failedRequest": self.failed,
+        }
+
+
+def bulk_create_or_update(
+    session: Session, items: Sequence[Any], *, caller: Caller, override: bool = False
+) -> BulkResult:
+    """PUT /bulk: each item validated and applied on its own, in a bounded number of statements.
+
+    An item that fails never fails the others. A name given twice is created once, then
+    updated by its later occurrence.
+    """
+    result = BulkResult(processed=len(items), passed=[], failed=[])
+    valid: list[tuple[Any, Prepared]] = []
+    for item in items:
+        try:
+            valid.append((item, _validate_item(item, strict=caller.strict)))
+        except ApiError as exc:
+            result.fail(item, exc)
+
+    current = repository.get_many_by_fqn(session, (prepared.fqn for _, prepared in valid))
+    stored = set(current)
+    history: list[Doc] = []
+    outcomes: list[tuple[Prepared, str]] = []
+    for item, prepared in valid:
+        original = current.get(prepared.fqn)
+        try:
+            if original is None:
+                current[prepared.fqn] = _new_doc(prepared, caller)
+                outcomes.append((prepared, CREATED))
+                continue
+            if original["name"] != prepared.request.name:
+                raise EntityAlreadyExists()
+            merged = _merged(original, prepared, caller, override=override)
+        except ApiError as exc:
+            result.fail(item, exc)
+            continue
+        updated = _apply_change(original, merged, caller)
+        if updated is None:
+            outcomes.append((prepared, NO_CHANGE))
+            continue
+        history.append(original)
+        current[prepared.fqn] = updated
+        outcomes.append((prepared, UPDATED))
+
+    new_fqns = {prepared.fqn for prepared, change in outcomes if change == CREATED}
+    # New entities go in with their final state of this batch.
+    lost = new_fqns - repository.add_many(session, [current[fqn] for fqn in new_fqns])
+    repository.add_versions(
+        session, [doc for doc in history if doc["fullyQualifiedName"] not in lost]
+    )
+    changed = {p.fqn for p, change in outcomes if change == UPDATED and p.fqn in stored}
+    repository.replace_many(session, [current[fqn] for fqn in changed])
+    for prepared, change in outcomes:
+        if prepared.fqn in lost:
+            # Created by another request meanwhile: apply this item as a single PUT would.
+            change = create_or_update(
+                session, prepared.request, caller=caller, override=override
+            ).change
+        result.passed.append(
+            {
+                "request": prepared.fqn,
+                "status": 201 if change == CREATED else 200,
+                "message": change,
+            }
+        )
+    return result
+
+
+# ---------------------------------------------------------------------------- reads
+
+
+def get_by_id(session: Session, entity_id: str, *, include: str) -> Doc:
+    doc = repository.get_by_id(session, entity_id)
+    if doc is None or not _included(doc, include):
+        raise EntityNotFound(ENTITY_TYPE, entity_id)
+    return doc
+
+
+def get_by_name(session: Session, name: str, *, include: str) -> Doc:
+    """By name or FQN: a name holding a dot is quoted first, as services quote FQNs."""
+    fqn = quote_name(name)
+    doc = repository.get_by_fqn(session, fqn)
+    if doc is None or not _included(doc, include):
+        raise EntityNotFound(ENTITY_TYPE, fqn)
+    return doc
+
+
+def _included(doc: Doc, include: str) -> bool:
+    if include == "non-deleted":
+        return not doc["deleted"]
+    if include == "deleted":
+        return bool(doc["deleted"])
+    return True
+
+
+@dataclass(frozen=True, slots=True)
+class Page:
+    docs: list[Doc]
+    paging: dict[str, Any]
+
+
+def _cursor(doc: Doc) -> str:
+    return encode_cursor(Cursor(name=doc["name"], id=doc["id"]))
+
+
+def list_page(
+    session: Session, *, limit: int, before: str | None, after: str | None, include: str
+) -> Page:
+    """One page in (name, id) order, with OpenMetadata's cursors (om-api §2.9)."""
+    if before is not None and after is not None:
+        raise BadRequest("Only one of before or after query parameter allowed")
+    before_cursor, after_cursor = decode_cursor(before), decode_cursor(after)
+    total = repository.count(session, include)
+    if limit == 0:
+        return Page(docs=[], paging={"total": total})
+    rows = repository.list_page(
+        session, include=include, limit=limit + 1, after=after_cursor, before=before_cursor
+    )
+    paging: dict[str, Any] = {"total": total}
+    if before_cursor is not None:
+        rows.reverse()
+        if len(rows) > limit:
+            rows = rows[1:]
+            paging["before"] = _cursor(rows[0])
+        if rows:
+            paging["after"] = _cursor(rows[-1])
+    else:
+        if len(rows) > limit:
+            rows = rows[:limit]
+            paging["after"] = _cursor(rows[-1])
+        if after_cursor is not None and rows:
+            paging["before"] = _cursor(rows[0])
+    return Page(docs=rows, paging=paging)
+
+
+def list_versions(session: Session, entity_id: str) -> list[Doc]:
+    """Every version, newest (the current entity) first."""
+    current = repository.get_by_id(session, entity_id)
+    if current is None:
+        raise EntityNotFound(ENTITY_TYPE, entity_id)
+    return [current, *repository.list_versions(session, entity_id)]
+
+
+def get_version(session: Session, entity_id: str, version: str) -> Doc:
+    """One version; 404 names the version as OpenMetadata prints a Double (0.3)."""
+    try:
+        tenths = versioning.from_wire(version)
+    except ValueError as exc:
+        raise BadRequest(str(exc)) from None
+    current = repository.get_by_id(session, entity_id)
+    if current is None:
+        raise EntityNotFound(ENTITY_TYPE, entity_id)
+    if versioning.from_wire(current["version"]) == tenths:
+        return current
+    doc = repository.get_version(session, entity_id, tenths)
+    if doc is None:
+        raise EntityNotFound(ENTITY_TYPE, f"{entity_id} and version {versioning.to_wire(tenths)}")
+    return doc
+
+
+# ---------------------------------------------------------------------------- answers
+
+
+def to_response(doc: Doc, *, fields: frozenset[str], base_url: str, reveal_secrets: bool) -> Doc:
+    """The entity as answered: relationship fields only when asked for, an absolute href.
+
+    Password fields are masked unless the caller may see them (bots: shouldMaskPasswords).
+    """
+    response = {
+        key: value for key, value in doc.items() if key not in RELATION_FIELDS or key in fields
+    }
+    for name in fields:
+        response.setdefault(name, [])
+    response["href"] = f"{base_url}{COLLECTION_PATH}/{doc['id']}"
+    connection = doc.get("connection")
+    if not reveal_secrets and connection and connection.get("config") is not None:
+        config = connections.mask_secrets(doc["serviceType"], connection["config"])
+        response["connection"] = {**connection, "config": config}
+    return response

@@ -1,0 +1,1 @@
+"""System endpoints: server version and the JWKS."""

@@ -1,0 +1,1 @@
+"""Compatibility tests that drive the official OpenMetadata Python client."""

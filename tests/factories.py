@@ -1,0 +1,22 @@
+"""Builders of request bodies for tests."""
+
+from __future__ import annotations
+
+from typing import Any
+
+SERVICES_URL = "/api/v1/services/mlmodelServices"
+
+
+def mlflow_config(**overrides: Any) -> dict[str, Any]:
+    return {"trackingUri": "http://localhost:5000", "registryUri": "http://localhost:8080", **overrides}
+
+
+def create_request(name: str = "mlflow_svc", **overrides: Any) -> dict[str, Any]:
+    """A create request as the official client sends it: no `type` in the config."""
+    body: dict[str, Any] = {
+        "name": name,
+        "serviceType": "Mlflow",
+        "connection": {"config": mlflow_config()},
+    }
+    body.update(overrides)
+    return body
