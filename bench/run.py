@@ -372,13 +372,12 @@ def bench_database(db: str, args: argparse.Namespace, cli: Path, run_id: str) ->
                 result = run_wrk(server, workload, args.duration, args.connections, args.threads)
                 results.append(result)
                 if before is not None:
-                    after = entity_version(server, put_target)
-                    bumps = round(((after or before) - before) * 10)
+                    after = entity_version(server, put_target) or before
                     report.notes.append(
-                        f"service PUT one hot row: version went {before:.1f} -> {after}, "
-                        f"{bumps} new versions for {result.requests} measured requests "
-                        "(requests still in flight when wrk stops may add up to one per "
-                        "connection)."
+                        f"service {workload.label}: version {before:.1f} -> {after:.1f}, "
+                        f"{round((after - before) * 10)} new versions for {result.requests} "
+                        "measured requests (a few more is expected: requests in flight when "
+                        "wrk stops still land)."
                     )
             report.rows.append((workload, results[0], results[1]))
     return report

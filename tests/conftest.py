@@ -34,7 +34,9 @@ def private_key_pem() -> str:
 
 
 @pytest.fixture(scope="session", params=["sqlite", "postgresql"])
-def database_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+def database_url(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[str]:
     """One migrated database per kind for the whole run."""
     with fresh_database(request.param, tmp_path_factory.mktemp("db")) as url:
         migrate(Settings(database_url=url, data_dir=tmp_path_factory.mktemp("data")))
@@ -54,9 +56,7 @@ def settings(database_url: str, private_key_pem: str, tmp_path: Path) -> Setting
 
 
 @pytest.fixture
-def make_client(
-    settings: Settings, engine: Engine
-) -> Iterator[object]:
+def make_client(settings: Settings, engine: Engine) -> Iterator[object]:
     """Build a client for the app under given settings; the tables are emptied afterwards."""
     clients: list[TestClient] = []
 

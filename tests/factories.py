@@ -8,7 +8,11 @@ SERVICES_URL = "/api/v1/services/mlmodelServices"
 
 
 def mlflow_config(**overrides: Any) -> dict[str, Any]:
-    return {"trackingUri": "http://localhost:5000", "registryUri": "http://localhost:8080", **overrides}
+    return {
+        "trackingUri": "http://localhost:5000",
+        "registryUri": "http://localhost:8080",
+        **overrides,
+    }
 
 
 def create_request(name: str = "mlflow_svc", **overrides: Any) -> dict[str, Any]:

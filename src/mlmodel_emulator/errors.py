@@ -101,6 +101,10 @@ _TYPE_MESSAGES: dict[str, str] = {
 }
 
 
+# FastAPI's first location element says where a value came from; OpenMetadata's texts do not.
+_REQUEST_PARTS = frozenset({"body", "query", "path", "header", "cookie"})
+
+
 def format_location(loc: Sequence[str | int]) -> str:
     """Join a pydantic error location into a field path: owners[0].type."""
     path = ""
@@ -136,7 +140,10 @@ def describe_error(error: Any) -> str:
         message = "must not be null"
     else:
         message = _TYPE_MESSAGES.get(kind, error["msg"])
-    path = format_location([p for p in error["loc"] if p != "body"])
+    loc = list(error["loc"])
+    if loc and loc[0] in _REQUEST_PARTS:
+        loc = loc[1:]
+    path = format_location(loc)
     return f"query param {path} {message}" if path else message
 
 

@@ -1,0 +1,302 @@
+"""POST /api/v1/services/mlmodelServices."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.factories import SERVICES_URL, create_request
+
+
+def test_create_seed_request_returns_201_with_seed_shape(client, auth_headers):
+    payload = {
+        "name": "mlflow_svc",
+        "displayName": "MLflow Production",
+        "serviceType": "Mlflow",
+        "description": "Production MLflow tracking server",
+        "connection": {
+            "config": {
+                "type": "Mlflow",
+                "trackingUri": "http://localhost:8088",
+                "registryUri": "http://localhost:8088",
+                "supportsMetadataExtraction": True,
+            }
+        },
+    }
+
+    response = client.post(SERVICES_URL, json=payload, headers=auth_headers)
+
+    assert response.status_code == 201
+    body = response.json()
+    href = f"http://testserver/api/v1/services/mlmodelServices/{body['id']}"
+    assert response.headers["Location"] == href
+    assert response.headers["X-OpenMetadata-Change"] == "entityCreated"
+    assert body == {
+        "id": body["id"],
+        "name": "mlflow_svc",
+        "fullyQualifiedName": "mlflow_svc",
+        "displayName": "MLflow Production",
+        "serviceType": "Mlflow",
+        "description": "Production MLflow tracking server",
+        "version": 0.1,
+        "updatedAt": body["updatedAt"],
+        "updatedBy": "admin",
+        "href": href,
+        "connection": payload["connection"],
+        "owners": [],
+        "tags": [],
+        "deleted": False,
+        "domains": [],
+    }
+    assert isinstance(body["updatedAt"], int)
+    assert body["updatedAt"] > 1_700_000_000_000
+
+
+def test_create_without_config_type_fills_it_from_service_type(client, auth_headers):
+    response = client.post(SERVICES_URL, json=create_request(), headers=auth_headers)
+
+    assert response.status_code == 201
+    assert response.json()["connection"]["config"] == {
+        "type": "Mlflow",
+        "trackingUri": "http://localhost:5000",
+        "registryUri": "http://localhost:8080",
+        "supportsMetadataExtraction": True,
+    }
+
+
+def test_create_without_connection_stores_no_connection(client, auth_headers):
+    payload = {"name": "bare", "serviceType": "Sklearn"}
+
+    response = client.post(SERVICES_URL, json=payload, headers=auth_headers)
+
+    assert response.status_code == 201
+    assert "connection" not in response.json()
+
+
+def test_create_taken_name_returns_409(client, auth_headers):
+    client.post(SERVICES_URL, json=create_request(), headers=auth_headers)
+
+    response = client.post(SERVICES_URL, json=create_request(), headers=auth_headers)
+
+    assert response.status_code == 409
+    assert response.json() == {"code": 409, "message": "Entity already exists"}
+
+
+@pytest.mark.parametrize(
+    ("name", "fqn"),
+    [
+        pytest.param("my.svc", '"my.svc"', id="dot-quoted"),
+        pytest.param("with space", "with space", id="space"),
+        pytest.param("a/b", "a/b", id="slash"),
+        pytest.param("Ünïcødé 模型", "Ünïcødé 模型", id="non-ascii"),
+        pytest.param('"quoted.name"', '"quoted.name"', id="already-quoted"),
+        pytest.param("x" * 256, "x" * 256, id="longest"),
+    ],
+)
+def test_create_unusual_names_round_trip(client, auth_headers, name, fqn):
+    response = client.post(SERVICES_URL, json=create_request(name), headers=auth_headers)
+
+    assert response.status_code == 201
+    assert response.json()["name"] == name
+    assert response.json()["fullyQualifiedName"] == fqn
+
+
+@pytest.mark.parametrize(
+    ("payload", "message"),
+    [
+        pytest.param(
+            {"serviceType": "Mlflow"}, "[query param name must not be null]", id="no-name"
+        ),
+        pytest.param(
+            {"name": None, "serviceType": "Mlflow"},
+            "[query param name must not be null]",
+            id="null-name",
+        ),
+        pytest.param(
+            {"name": "", "serviceType": "Mlflow"},
+            "[query param name size must be between 1 and 256]",
+            id="empty-name",
+        ),
+        pytest.param(
+            {"name": "x" * 257, "serviceType": "Mlflow"},
+            "[query param name size must be between 1 and 256]",
+            id="long-name",
+        ),
+        pytest.param(
+            {"name": "invalid::Name", "serviceType": "Mlflow"},
+            '[query param name must match "^((?!::).)*$"]',
+            id="double-colon",
+        ),
+        pytest.param(
+            {"name": "svc"}, "[query param serviceType must not be null]", id="no-service-type"
+        ),
+        pytest.param(
+            {"name": "svc", "serviceType": "Foo"},
+            "[query param serviceType must be one of [Mlflow, Sklearn, CustomMlModel, "
+            "SageMaker, VertexAI]]",
+            id="unknown-service-type",
+        ),
+        pytest.param(
+            {"name": "svc", "serviceType": "Mlflow", "id": "x"},
+            "[query param id is not a recognized field]",
+            id="unknown-field",
+        ),
+        pytest.param(
+            {"name": 5, "serviceType": "Mlflow"},
+            "[query param name must be a string]",
+            id="name-not-string",
+        ),
+        pytest.param(
+            {"name": "svc", "serviceType": "Mlflow", "owners": [{"id": "not-a-uuid"}]},
+            "[query param owners[0].id String should match pattern "
+            "'^[0-9a-fA-F]{8}-([0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}$', "
+            "query param owners[0].type must not be null]",
+            id="bad-owner",
+        ),
+        pytest.param(
+            {"name": "svc", "serviceType": "Mlflow", "connection": {"config": "text"}},
+            "[query param connection.config must be an object]",
+            id="config-not-object",
+        ),
+        pytest.param(
+            {"name": "svc", "serviceType": "Mlflow", "connection": {"config": {"foo": 1}}},
+            "Failed to encrypt 'Mlflow' connection stored in DB due to an unrecognized "
+            "field: 'foo'",
+            id="unknown-config-field",
+        ),
+        pytest.param(
+            {
+                "name": "svc",
+                "serviceType": "SageMaker",
+                "connection": {"config": {"awsConfig": {"awsRegion": 1}}},
+            },
+            "[query param connection.config.awsConfig.awsRegion must be a string]",
+            id="nested-config-type",
+        ),
+        pytest.param(
+            {"name": "svc", "serviceType": "Mlflow", "connection": {"config": {"type": "Sklearn"}}},
+            "connection.config.type 'Sklearn' does not match serviceType 'Mlflow'",
+            id="config-type-mismatch",
+        ),
+    ],
+)
+def test_create_invalid_request_returns_400_naming_the_field(
+    client, auth_headers, payload, message
+):
+    response = client.post(SERVICES_URL, json=payload, headers=auth_headers)
+
+    assert response.status_code == 400
+    assert response.json() == {"code": 400, "message": message}
+
+
+def test_create_malformed_json_returns_400(client, auth_headers):
+    response = client.post(
+        SERVICES_URL,
+        content=b'{"name": "svc",',
+        headers={**auth_headers, "Content-Type": "application/json"},
+    )
+
+    assert response.status_code == 400
+    body = response.json()
+    assert body["code"] == 400
+    assert body["message"].startswith("Malformed JSON in the request body")
+
+
+def test_create_body_not_an_object_returns_400(client, auth_headers):
+    response = client.post(SERVICES_URL, json=["x"], headers=auth_headers)
+
+    assert response.status_code == 400
+    assert response.json()["code"] == 400
+
+
+def test_create_missing_required_config_fields_is_accepted_by_default(client, auth_headers):
+    payload = {"name": "sm", "serviceType": "SageMaker", "connection": {"config": {}}}
+
+    response = client.post(SERVICES_URL, json=payload, headers=auth_headers)
+
+    assert response.status_code == 201
+    assert response.json()["connection"]["config"] == {
+        "type": "SageMaker",
+        "supportsMetadataExtraction": True,
+    }
+
+
+def test_create_missing_required_config_fields_in_strict_mode_returns_400(
+    make_client, auth_headers
+):
+    client = make_client(strict_connection_validation=True)
+    payload = {"name": "ml", "serviceType": "Mlflow", "connection": {"config": {}}}
+
+    response = client.post(SERVICES_URL, json=payload, headers=auth_headers)
+
+    assert response.status_code == 400
+    assert response.json()["message"] == (
+        "[query param connection.config.trackingUri must not be null, "
+        "query param connection.config.registryUri must not be null]"
+    )
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "message"),
+    [
+        pytest.param(
+            "owners",
+            [{"id": "0b7e2c5e-7a42-4d67-9d9c-7c8d2b0f0d1e", "type": "user"}],
+            "user instance for 0b7e2c5e-7a42-4d67-9d9c-7c8d2b0f0d1e not found",
+            id="owner-user",
+        ),
+        pytest.param(
+            "domains", ["Marketing"], "domain instance for Marketing not found", id="domain"
+        ),
+        pytest.param(
+            "tags",
+            [{"tagFQN": "PII.Sensitive"}],
+            "tag instance for PII.Sensitive not found",
+            id="tag",
+        ),
+        pytest.param(
+            "dataProducts", ["dp"], "dataProduct instance for dp not found", id="data-product"
+        ),
+    ],
+)
+def test_create_unknown_reference_returns_404_and_stores_nothing(
+    client, auth_headers, field, value, message
+):
+    response = client.post(
+        SERVICES_URL, json=create_request(**{field: value}), headers=auth_headers
+    )
+
+    assert response.status_code == 404
+    assert response.json() == {"code": 404, "message": message}
+    listing = client.get(SERVICES_URL, headers=auth_headers).json()
+    assert listing["paging"]["total"] == 0
+
+
+def test_create_owner_of_wrong_type_returns_400(client, auth_headers):
+    owner = {"id": "0b7e2c5e-7a42-4d67-9d9c-7c8d2b0f0d1e", "type": "table"}
+
+    response = client.post(SERVICES_URL, json=create_request(owners=[owner]), headers=auth_headers)
+
+    assert response.status_code == 400
+    assert response.json()["message"] == (
+        "Entity of type table can't be the owner. "
+        "Only Team of type Group or a User can own entities."
+    )
+
+
+def test_create_empty_reference_lists_are_accepted(client, auth_headers):
+    payload = create_request(owners=[], tags=[], domains=[], dataProducts=[])
+
+    response = client.post(SERVICES_URL, json=payload, headers=auth_headers)
+
+    assert response.status_code == 201
+
+
+def test_create_public_url_setting_sets_href(make_client, auth_headers):
+    client = make_client(public_url="https://catalog.example.com/api/")
+
+    response = client.post(SERVICES_URL, json=create_request(), headers=auth_headers)
+
+    body = response.json()
+    assert (
+        body["href"] == f"https://catalog.example.com/api/v1/services/mlmodelServices/{body['id']}"
+    )
