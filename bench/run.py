@@ -34,6 +34,7 @@ CONNECTION = {
 }
 STARTUP_TIMEOUT_S = 60.0
 WRK_PREFIX = "WRK_RESULT "
+BUSY_MACHINE = 0.10  # share of all cores used by others above which ratios get noisy
 
 
 @dataclass(frozen=True)
@@ -73,15 +74,13 @@ class WrkResult:
         return ok / self.duration_s if self.duration_s else 0.0
 
 
-@dataclass
+@dataclass(frozen=True)
 class Server:
     """A running HTTP server under test."""
 
     label: str
     base_url: str
     token: str
-    process: subprocess.Popen[bytes]
-    log: Path
 
 
 @dataclass
@@ -162,7 +161,7 @@ def wait_ready(process: subprocess.Popen[bytes], base_url: str, log: Path, label
 @contextlib.contextmanager
 def started(
     label: str, command: Sequence[str], env: dict[str, str], log: Path, port: int
-) -> Iterator[tuple[subprocess.Popen[bytes], str]]:
+) -> Iterator[str]:
     """Start a server in its own session, wait until it answers, and always stop it."""
     base_url = f"http://127.0.0.1:{port}"
     with log.open("wb") as log_file:
@@ -171,7 +170,7 @@ def started(
         )
     try:
         wait_ready(process, base_url, log, label)
-        yield process, base_url
+        yield base_url
     finally:
         stop(process)
 
@@ -211,11 +210,11 @@ def service_server(
         run_cli(cli, ["migrate"], env)
     port = free_port()
     command = [str(cli), "serve", "--host", "127.0.0.1", "--port", str(port), "--workers", "1"]
-    with started("service", command, env, log, port) as (process, base_url):
+    with started("service", command, env, log, port) as base_url:
         out = run_cli(cli, ["token", "admin"], env).split()
         if not out or out[-1].count(".") != 2:
             raise BenchError(f"`mlmodel-emulator token admin` printed no JWT: {out!r}")
-        yield Server("service", base_url, out[-1], process, log)
+        yield Server("service", base_url, out[-1])
 
 
 @contextlib.contextmanager
@@ -229,8 +228,8 @@ def baseline_server(label: str, database_url: str, log: Path) -> Iterator[Server
         "--database-url",
         database_url,
     ]
-    with started(label, command, clean_env(), log, port) as (process, base_url):
-        yield Server(label, base_url, "baseline-ignores-tokens", process, log)
+    with started(label, command, clean_env(), log, port) as base_url:
+        yield Server(label, base_url, "baseline-ignores-tokens")
 
 
 @contextlib.contextmanager
@@ -257,6 +256,24 @@ def pg_version(server: str) -> str:
     with psycopg.connect(f"postgresql://{server}/postgres", connect_timeout=10) as conn:
         row = conn.execute("SHOW server_version").fetchone()
     return f"PostgreSQL {row[0] if row else '?'}"
+
+
+def background_cpu(seconds: float = 0.5) -> float | None:
+    """Share of all cores busy over a short idle moment of ours: other work on the machine."""
+
+    def busy_and_total() -> tuple[int, int]:
+        with open("/proc/stat") as stat:
+            ticks = [int(v) for v in stat.readline().split()[1:]]
+        idle = ticks[3] + ticks[4]  # idle + iowait
+        return sum(ticks) - idle, sum(ticks)
+
+    try:
+        busy0, total0 = busy_and_total()
+        time.sleep(seconds)
+        busy1, total1 = busy_and_total()
+    except (OSError, ValueError, IndexError):
+        return None
+    return (busy1 - busy0) / (total1 - total0) if total1 > total0 else None
 
 
 def run_wrk(
@@ -324,8 +341,76 @@ def entity_version(server: Server, name: str) -> float | None:
     return float(version) if isinstance(version, int | float) else None
 
 
+def start_servers(
+    stack: contextlib.ExitStack, db: str, args: argparse.Namespace, cli: Path, run_id: str
+) -> tuple[Server, Server]:
+    """Fresh databases and both servers, each left on the stack to be cleaned up."""
+    work = Path(tempfile.mkdtemp(prefix=f"mlbench-{db}-"))
+    stack.callback(shutil.rmtree, work, ignore_errors=True)
+    if db == "postgres":
+        service_url = stack.enter_context(pg_database(args.pg, f"mlbench_{run_id}_service"))
+        baseline_url = stack.enter_context(pg_database(args.pg, f"mlbench_{run_id}_baseline"))
+    else:
+        service_url = f"sqlite:///{work / 'service.db'}"
+        baseline_url = f"sqlite:///{work / 'baseline.db'}"
+    if args.self_check:
+        # The baseline on both sides: the ratios then show the harness's own noise.
+        service = baseline_server("service", service_url, work / "service.log")
+    else:
+        data_dir = work / "service-data"
+        data_dir.mkdir()
+        # On SQLite the service picks its own file in the data dir, and migrates it itself.
+        url = service_url if db == "postgres" else None
+        service = service_server(cli, data_dir, url, work / "service.log")
+    return (
+        stack.enter_context(service),
+        stack.enter_context(baseline_server("baseline", baseline_url, work / "baseline.log")),
+    )
+
+
+def measure(
+    service: Server,
+    baseline: Server,
+    workloads: Sequence[Workload],
+    args: argparse.Namespace,
+    report: DatabaseReport,
+) -> None:
+    """Warm up and measure each workload on the service, then on the baseline."""
+    background: list[float] = []
+    for workload in workloads:
+        say(f"  {report.db}: {workload.label} ...")
+        if (share := background_cpu()) is not None:
+            background.append(share)
+        results = []
+        for server in (service, baseline):
+            run_wrk(server, workload, args.warmup, args.connections, args.threads)
+            # Check that each PUT was a real update: the service bumps a version per change.
+            tracked = workload.name == "put" and server is service and not args.self_check
+            target = workload.target if tracked else None
+            before = entity_version(server, target) if target else None
+            result = run_wrk(server, workload, args.duration, args.connections, args.threads)
+            results.append(result)
+            if target and before is not None:
+                after = entity_version(server, target) or before
+                report.notes.append(
+                    f"service {workload.label}: version {before:.1f} -> {after:.1f}, "
+                    f"{round((after - before) * 10)} new versions for {result.requests} "
+                    "measured requests (a few more is expected: requests in flight when "
+                    "wrk stops still land)."
+                )
+        report.rows.append((workload, results[0], results[1]))
+    if background:
+        shares = ", ".join(f"{b:.0%}" for b in background)
+        busy = max(background) > BUSY_MACHINE
+        report.notes.append(
+            f"Other work on the machine, sampled idle before each workload: {shares} of all "
+            "cores busy"
+            + ("; the machine was not quiet, so expect noisier ratios." if busy else ".")
+        )
+
+
 def bench_database(db: str, args: argparse.Namespace, cli: Path, run_id: str) -> DatabaseReport:
-    """Start both servers on fresh databases of one kind, run every workload, clean up."""
+    """Both servers on fresh databases of one kind, every workload, then a full clean-up."""
     detail = f"SQLite {sqlite3.sqlite_version} (WAL)" if db == "sqlite" else pg_version(args.pg)
     report = DatabaseReport(db, detail)
     get_target, put_target = f"bench-get-{run_id}", f"bench-put-{run_id}"
@@ -336,50 +421,10 @@ def bench_database(db: str, args: argparse.Namespace, cli: Path, run_id: str) ->
         Workload("get", "GET by name", target=get_target),
     ]
     with contextlib.ExitStack() as stack:
-        work = Path(tempfile.mkdtemp(prefix=f"mlbench-{db}-"))
-        stack.callback(shutil.rmtree, work, ignore_errors=True)
-        if db == "postgres":
-            service_url: str | None = stack.enter_context(
-                pg_database(args.pg, f"mlbench_{run_id}_service")
-            )
-            baseline_url = stack.enter_context(pg_database(args.pg, f"mlbench_{run_id}_baseline"))
-        else:
-            service_url, baseline_url = None, f"sqlite:///{work / 'baseline.db'}"
-        if args.self_check:
-            # The baseline on both sides: the ratios then show the harness's own noise.
-            other_url = f"sqlite:///{work / 'baseline-b.db'}" if db == "sqlite" else service_url
-            assert other_url is not None
-            service = stack.enter_context(
-                baseline_server("service", other_url, work / "service.log")
-            )
-        else:
-            service_dir = work / "service-data"
-            service_dir.mkdir()
-            service = stack.enter_context(
-                service_server(cli, service_dir, service_url, work / "service.log")
-            )
-        baseline = stack.enter_context(baseline_server("baseline", baseline_url, work / "base.log"))
+        service, baseline = start_servers(stack, db, args, cli, run_id)
         for server in (service, baseline):
             report.notes += precreate(server, [get_target, put_target])
-        for workload in workloads:
-            say(f"  {db}: {workload.label} ...")
-            results = []
-            for server in (service, baseline):
-                run_wrk(server, workload, args.warmup, args.connections, args.threads)
-                # Check that each PUT was a real update: the service bumps a version per change.
-                track = workload.name == "put" and server is service and not args.self_check
-                before = entity_version(server, put_target) if track else None
-                result = run_wrk(server, workload, args.duration, args.connections, args.threads)
-                results.append(result)
-                if before is not None:
-                    after = entity_version(server, put_target) or before
-                    report.notes.append(
-                        f"service {workload.label}: version {before:.1f} -> {after:.1f}, "
-                        f"{round((after - before) * 10)} new versions for {result.requests} "
-                        "measured requests (a few more is expected: requests in flight when "
-                        "wrk stops still land)."
-                    )
-            report.rows.append((workload, results[0], results[1]))
+        measure(service, baseline, workloads, args, report)
     return report
 
 

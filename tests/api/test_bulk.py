@@ -72,7 +72,8 @@ def test_bulk_bad_items_fail_alone(client, auth_headers):
         {
             "request": payload[3],
             "status": 400,
-            "message": "Failed to encrypt 'Mlflow' connection stored in DB due to an unrecognized field: 'nope'",
+            "message": "Failed to encrypt 'Mlflow' connection stored in DB due to an "
+            "unrecognized field: 'nope'",
         },
     ]
     assert client.get(SERVICES_URL, headers=auth_headers).json()["paging"]["total"] == 1

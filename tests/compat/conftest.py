@@ -2,23 +2,14 @@
 
 from __future__ import annotations
 
-import contextlib
-import os
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from .harness import (
-    TEST_DATABASE_URL_ENV,
-    ClientUnavailableError,
-    RunningServer,
-    ensure_client_python,
-    postgres_database,
-    run_cli,
-    running_server,
-    server_env,
-)
+from tests.compat.harness import ClientUnavailableError, ensure_client_python
+from tests.databases import fresh_database
+from tests.live_server import RunningServer, run_cli, running_server, server_env
 
 
 @pytest.fixture(scope="session")
@@ -30,18 +21,14 @@ def client_python() -> Path:
         pytest.skip(str(exc))
 
 
-@pytest.fixture(params=["sqlite", "postgres"])
+@pytest.fixture(params=["sqlite", "postgresql"])
 def emulator_server(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[RunningServer]:
     """The real server in a subprocess, on a fresh SQLite file or a fresh PostgreSQL database."""
     database: str = request.param
     data_dir = tmp_path / "data"
     data_dir.mkdir()
-    with contextlib.ExitStack() as stack:
-        database_url: str | None = None
-        if database == "postgres":
-            server_url = os.environ.get(TEST_DATABASE_URL_ENV)
-            if not server_url:
-                pytest.skip(f"{TEST_DATABASE_URL_ENV} is not set; PostgreSQL run disabled")
-            database_url = stack.enter_context(postgres_database(server_url))
+    with fresh_database(database, tmp_path) as database_url:
+        if database == "postgresql":
             run_cli(["migrate"], server_env(data_dir, database_url))
-        yield stack.enter_context(running_server(data_dir, database, database_url))
+        with running_server(data_dir, database, database_url) as server:
+            yield server

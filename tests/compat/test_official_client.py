@@ -10,7 +10,8 @@ from typing import Any
 
 import pytest
 
-from .harness import CLIENT_VERSION, RunningServer, mint_token
+from tests.compat.harness import CLIENT_VERSION
+from tests.live_server import RunningServer, mint_token
 
 DRIVER = Path(__file__).with_name("client_driver.py")
 DRIVER_TIMEOUT_S = 180.0

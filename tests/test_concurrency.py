@@ -1,0 +1,94 @@
+"""Concurrent writers against a real multi-worker server: one 201, the rest 200, never 5xx."""
+
+from __future__ import annotations
+
+import json
+import threading
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.databases import fresh_database
+from tests.live_server import RunningServer, mint_token, run_cli, running_server, server_env
+
+SERVICES_PATH = "/api/v1/services/mlmodelServices"
+ROUNDS = 20
+WRITERS = 4
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def server(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[RunningServer]:
+    data_dir = tmp_path / "data"
+    data_dir.mkdir()
+    with fresh_database(request.param, tmp_path) as database_url:
+        if request.param == "postgresql":
+            run_cli(["migrate"], server_env(data_dir, database_url))
+        with running_server(data_dir, request.param, database_url, workers=2) as running:
+            yield running
+
+
+def _put(url: str, token: str, body: object) -> tuple[int, dict[str, object]]:
+    request = urllib.request.Request(
+        url,
+        data=json.dumps(body).encode(),
+        method="PUT",
+        headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"},
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=60) as response:
+            return response.status, json.loads(response.read())
+    except urllib.error.HTTPError as error:
+        return error.code, json.loads(error.read() or b"{}")
+
+
+def _race(url: str, token: str, bodies: list[object]) -> list[tuple[int, dict[str, object]]]:
+    """Send the bodies at once, one thread each, released together."""
+    results: list[tuple[int, dict[str, object]]] = [(0, {})] * len(bodies)
+    barrier = threading.Barrier(len(bodies))
+
+    def send(index: int) -> None:
+        barrier.wait()
+        results[index] = _put(url, token, bodies[index])
+
+    threads = [threading.Thread(target=send, args=(i,)) for i in range(len(bodies))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return results
+
+
+def test_create_or_update_same_new_name_at_once_gives_one_201(server):
+    token = mint_token("admin", server.env)
+    url = server.base_url + SERVICES_PATH
+
+    outcomes = []
+    for round_ in range(ROUNDS):
+        body = {"name": f"race-{round_}", "serviceType": "Sklearn"}
+        outcomes.append(_race(url, token, [body] * WRITERS))
+
+    for results in outcomes:
+        statuses = sorted(status for status, _ in results)
+        assert statuses == [200] * (WRITERS - 1) + [201], results
+        assert len({body["id"] for _, body in results}) == 1
+
+
+def test_bulk_same_new_names_at_once_creates_each_once(server):
+    token = mint_token("admin", server.env)
+    url = server.base_url + SERVICES_PATH + "/bulk"
+    items = [{"name": f"bulk-{i}", "serviceType": "Sklearn"} for i in range(20)]
+
+    results = _race(url, token, [items] * WRITERS)
+
+    assert [status for status, _ in results] == [200] * WRITERS
+    assert [body["numberOfRowsPassed"] for _, body in results] == [20] * WRITERS
+    created = [
+        entry["request"]
+        for _, body in results
+        for entry in body["successRequest"]  # type: ignore[union-attr]
+        if entry["status"] == 201  # type: ignore[index]
+    ]
+    assert sorted(created) == sorted(item["name"] for item in items)
