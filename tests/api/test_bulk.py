@@ -207,3 +207,18 @@ def test_bulk_by_bot_without_override_keeps_a_description(client, auth_headers, 
     assert (
         client.get(f"{SERVICES_URL}/name/a", headers=auth_headers).json()["description"] == "human"
     )
+
+
+def test_bulk_unstorable_item_is_echoed_and_fails_alone(client, auth_headers):
+    body = b'[{"name": "ok", "serviceType": "Sklearn"}, {"name": "big", "x": 100000000000000000000000}]'
+
+    response = client.put(
+        BULK_URL, content=body, headers={**auth_headers, "Content-Type": "application/json"}
+    )
+
+    assert response.status_code == 200
+    assert response.json()["numberOfRowsPassed"] == 1
+    assert response.json()["failedRequest"][0]["request"] == {
+        "name": "big",
+        "x": 100000000000000000000000,
+    }

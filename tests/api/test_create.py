@@ -300,3 +300,44 @@ def test_create_public_url_setting_sets_href(make_client, auth_headers):
     assert (
         body["href"] == f"https://catalog.example.com/api/v1/services/mlmodelServices/{body['id']}"
     )
+
+
+@pytest.mark.parametrize(
+    ("body", "message"),
+    [
+        pytest.param(
+            b'{"name": "a\\u0000b", "serviceType": "Mlflow"}',
+            "[query param name must not contain the NUL character]",
+            id="nul-in-name",
+        ),
+        pytest.param(
+            b'{"name": "f", "serviceType": "Mlflow", "description": "\\ud800"}',
+            "[query param description must not contain unpaired surrogates]",
+            id="lone-surrogate",
+        ),
+        pytest.param(
+            b'{"name": "big", "serviceType": "VertexAI", "connection": {"config": {"credentials":'
+            b' {"gcpImpersonateServiceAccount": {"lifetime": 100000000000000000000000}}}}}',
+            "[query param connection.config.credentials.gcpImpersonateServiceAccount.lifetime "
+            "must be an integer within 64 bits]",
+            id="huge-integer",
+        ),
+        pytest.param(
+            b'{"name": "s", "serviceType": "CustomMlModel", "connection": {"config": '
+            b'{"connectionOptions": {"k": "v\\u0000"}}}}',
+            "[query param connection.config.connectionOptions.k must not contain the NUL "
+            "character]",
+            id="nul-in-config",
+        ),
+        pytest.param(
+            b"[" * 100_000 + b"]" * 100_000, "There was an error parsing the body", id="deep"
+        ),
+    ],
+)
+def test_create_unstorable_values_return_400(client, auth_headers, body, message):
+    response = client.post(
+        SERVICES_URL, content=body, headers={**auth_headers, "Content-Type": "application/json"}
+    )
+
+    assert response.status_code == 400
+    assert response.json() == {"code": 400, "message": message}

@@ -75,3 +75,38 @@ class TagLabel(ApiModel):
     reason: str | None = None
     applied_at: str | None = Field(default=None, alias="appliedAt")
     applied_by: str | None = Field(default=None, alias="appliedBy")
+
+
+INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
+
+
+def storable_problem(value: Any, path: str = "") -> str | None:
+    """Why a JSON value cannot be stored on both databases, or None when it can.
+
+    PostgreSQL refuses NUL characters in text and JSONB, UTF-8 has no unpaired surrogates,
+    and JSON numbers are kept to 64-bit integers.
+    """
+    if isinstance(value, str):
+        if "\x00" in value:
+            return f"query param {path} must not contain the NUL character"
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            return f"query param {path} must not contain unpaired surrogates"
+    elif isinstance(value, bool):
+        return None
+    elif isinstance(value, int) and not INT64_MIN <= value <= INT64_MAX:
+        return f"query param {path} must be an integer within 64 bits"
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            problem = storable_problem(key, path or "body") or storable_problem(
+                item, f"{path}.{key}" if path else str(key)
+            )
+            if problem:
+                return problem
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            problem = storable_problem(item, f"{path}[{index}]")
+            if problem:
+                return problem
+    return None

@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 
 from mlmodel_emulator.auth.tokens import Principal
 from mlmodel_emulator.common import versioning
+from mlmodel_emulator.common.api import storable_problem
 from mlmodel_emulator.common.names import quote_name
 from mlmodel_emulator.common.paging import Cursor, decode_cursor, encode_cursor
 from mlmodel_emulator.common.versioning import FieldSpec
@@ -127,6 +128,9 @@ def _check_references(request: CreateMlModelService) -> None:
 
 def prepare(request: CreateMlModelService, *, strict: bool) -> Prepared:
     """Validate what the request model cannot: the config against its service type, references."""
+    problem = storable_problem(request.to_json_dict())
+    if problem is not None:
+        raise BadRequest(f"[{problem}]")
     config = request.connection.config if request.connection is not None else None
     connection = None
     if config is not None:
