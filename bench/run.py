@@ -286,7 +286,7 @@ def run_wrk(
         f"-c{connections}",
         f"-d{seconds:g}s",
         "--timeout",
-        "10s",
+        "30s",
         "-s",
         str(WRK_DIR / f"{workload.name}.lua"),
         server.base_url,

@@ -6,7 +6,9 @@ from logging.config import fileConfig
 
 from alembic import context
 
-import mlmodel_emulator.mlmodel_services.models  # noqa: F401  (registers the tables)
+# Imported for their side effect: they register the tables on the metadata.
+import mlmodel_emulator.governance.models
+import mlmodel_emulator.mlmodel_services.models  # noqa: F401
 from mlmodel_emulator.config import Settings
 from mlmodel_emulator.db.base import Base
 from mlmodel_emulator.db.engine import make_engine

@@ -20,7 +20,16 @@ from mlmodel_emulator.db.engine import make_engine
 from mlmodel_emulator.main import create_app
 from tests.databases import fresh_database
 
-TABLES_CHILD_FIRST = ("mlmodel_service_version", "mlmodel_service")
+TABLES_CHILD_FIRST = (
+    "mlmodel_service_version",
+    "mlmodel_service",
+    "team_member",
+    "tag",
+    "app_user",
+    "team",
+    "domain",
+    "classification",
+)
 
 
 @pytest.fixture(scope="session")
@@ -61,7 +70,7 @@ def make_client(settings: Settings, engine: Engine) -> Iterator[object]:
     clients: list[TestClient] = []
 
     def build(**overrides: object) -> TestClient:
-        client = TestClient(create_app(settings.model_copy(update=overrides)))
+        client = TestClient(create_app(Settings(**{**settings.model_dump(), **overrides})))
         client.__enter__()
         clients.append(client)
         return client

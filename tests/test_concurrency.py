@@ -72,7 +72,7 @@ def test_create_or_update_same_new_name_at_once_gives_one_201(server):
 
     for results in outcomes:
         statuses = sorted(status for status, _ in results)
-        assert statuses == [200] * (WRITERS - 1) + [201], results
+        assert statuses == [200] * (WRITERS - 1) + [201], (results, server.log_tail())
         assert len({body["id"] for _, body in results}) == 1
 
 
@@ -83,7 +83,7 @@ def test_bulk_same_new_names_at_once_creates_each_once(server):
 
     results = _race(url, token, [items] * WRITERS)
 
-    assert [status for status, _ in results] == [200] * WRITERS
+    assert [status for status, _ in results] == [200] * WRITERS, server.log_tail()
     assert [body["numberOfRowsPassed"] for _, body in results] == [20] * WRITERS
     created = [
         entry["request"]

@@ -10,14 +10,26 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import inspect
 
-import mlmodel_emulator.mlmodel_services.models  # noqa: F401  (registers the tables)
+# Imported for their side effect: they register the tables on the metadata.
+import mlmodel_emulator.governance.models
+import mlmodel_emulator.mlmodel_services.models  # noqa: F401
 from mlmodel_emulator.cli import alembic_config
 from mlmodel_emulator.config import Settings
 from mlmodel_emulator.db.base import Base
 from mlmodel_emulator.db.engine import make_engine
 from tests.databases import fresh_database
 
-TABLES = {"alembic_version", "mlmodel_service", "mlmodel_service_version"}
+TABLES = {
+    "alembic_version",
+    "mlmodel_service",
+    "mlmodel_service_version",
+    "app_user",
+    "team",
+    "team_member",
+    "domain",
+    "classification",
+    "tag",
+}
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])

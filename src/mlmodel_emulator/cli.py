@@ -8,18 +8,19 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
+from alembic.config import Config
+
 from mlmodel_emulator.auth import tokens
 from mlmodel_emulator.auth.keys import load_signing_keys
+from mlmodel_emulator.auth.secrets import load_cipher
 from mlmodel_emulator.config import Settings
 
 BOT_USERS = frozenset({"ingestion-bot"})
 DEFAULT_TOKEN_LIFETIME = 24 * 3600
 
 
-def alembic_config(settings: Settings) -> object:
+def alembic_config(settings: Settings) -> Config:
     """Alembic's configuration for the migrations shipped beside the package."""
-    from alembic.config import Config
-
     root = Path(__file__).resolve().parents[2]
     ini = root / "alembic.ini"
     if not ini.exists():
@@ -36,7 +37,7 @@ def migrate(settings: Settings) -> None:
 
     if settings.is_sqlite:
         settings.data_dir.mkdir(parents=True, exist_ok=True)
-    command.upgrade(alembic_config(settings), "head")  # type: ignore[arg-type]
+    command.upgrade(alembic_config(settings), "head")
 
 
 def _serve(args: argparse.Namespace, settings: Settings) -> None:
@@ -44,7 +45,9 @@ def _serve(args: argparse.Namespace, settings: Settings) -> None:
 
     if settings.is_sqlite:
         migrate(settings)
-    load_signing_keys(settings)  # made here once, before any worker starts
+    # Keys are made here once, before any worker starts.
+    load_signing_keys(settings)
+    load_cipher(settings)
     print(
         f"Serving http://{args.host}:{args.port}/api  "
         "(get a token with: mlmodel-emulator token admin)",

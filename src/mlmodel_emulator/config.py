@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Annotated
 
 from pydantic import AliasChoices, Field, SecretStr, field_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 DEFAULT_SQLITE_FILE = "mlmodel-emulator.db"
 
@@ -18,6 +19,8 @@ class Settings(BaseSettings):
         extra="ignore",
         populate_by_name=True,
         frozen=True,
+        # compose's ${VAR:-} passes an empty string: that means "not set".
+        env_ignore_empty=True,
     )
 
     database_url: str | None = Field(
@@ -56,7 +59,10 @@ class Settings(BaseSettings):
     bulk_max_items: int = Field(
         default=100, ge=1, description="Most items one PUT /bulk request may carry (413 beyond)."
     )
-    jwt_issuer: str = Field(default="open-metadata.org", description="iss of minted tokens.")
+    jwt_issuer: str = Field(
+        default="open-metadata.org",
+        description="iss of minted tokens; tokens with another issuer are refused.",
+    )
     jwt_key_id: str = Field(
         default="Gb389a-9f76-gdjs-a92j-0242bk94356",
         description="kid of the signing key, as OpenMetadata's default configuration.",
@@ -68,9 +74,49 @@ class Settings(BaseSettings):
             "start and kept in the data dir."
         ),
     )
+    secrets_key: SecretStr | None = Field(
+        default=None,
+        description=(
+            "Fernet key that encrypts connection secrets at rest. Default: a key generated "
+            "at first start and kept in the data dir."
+        ),
+    )
+    secrets_previous_key: SecretStr | None = Field(
+        default=None,
+        description="A former secrets key, still accepted for decryption while rotating.",
+    )
+    max_body_bytes: int = Field(
+        default=4 * 1024 * 1024,
+        ge=1,
+        description="Largest request body accepted (413 beyond), checked before it is read.",
+    )
+    admin_users: Annotated[frozenset[str], NoDecode] = Field(
+        default=frozenset(),
+        description=(
+            "Comma-separated user names that count as admins (who alone may change users, "
+            "teams, domains, classifications and tags), besides users whose record says "
+            "isAdmin, such as the built-in admin. A bot is never an admin."
+        ),
+    )
+    bootstrap_file: Path | None = Field(
+        default=None,
+        description=(
+            "A YAML (.yaml, .yml) or JSON (.json) file of users, teams, domains, "
+            "classifications and tags, as their create requests, created at startup when "
+            "missing. A malformed file stops the startup."
+        ),
+    )
     access_log: bool = Field(
         default=False, description="Log every request (costs about 60 µs per request)."
     )
+
+    @field_validator("admin_users", mode="before")
+    @classmethod
+    def _split_names(cls, value: object) -> object:
+        # The environment gives one string: "admin,jane".
+        if isinstance(value, str):
+            return frozenset(name.strip() for name in value.split(",") if name.strip())
+        return value
 
     @field_validator("database_url")
     @classmethod

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any, ClassVar
 
 import orjson
@@ -68,9 +68,19 @@ class PayloadTooLarge(ApiError):
     status_code = 413
 
 
-def error_response(status_code: int, message: str) -> Response:
+class ServerMisconfigured(ApiError):
+    """The server cannot do its work as configured (a secrets key that changed, say)."""
+
+    status_code = 500
+
+
+def error_response(
+    status_code: int, message: str, headers: Mapping[str, str] | None = None
+) -> Response:
     """Render OpenMetadata's error body, with its headers."""
-    headers = {"WWW-Authenticate": "om-auth"} if status_code in _OM_AUTH_HEADER_STATUSES else None
+    headers = dict(headers or {})
+    if status_code in _OM_AUTH_HEADER_STATUSES:
+        headers["WWW-Authenticate"] = "om-auth"
     return Response(
         orjson.dumps({"code": status_code, "message": message}),
         status_code=status_code,
@@ -120,7 +130,9 @@ def describe_error(error: Any) -> str:
     """One violation in OpenMetadata's words: 'query param <path> <message>'."""
     kind = error["type"]
     ctx = error.get("ctx") or {}
-    if kind in ("string_too_short", "string_too_long") and "max_length" in ctx:
+    if error.get("input", ...) is None and kind not in ("extra_forbidden", "missing"):
+        message = "must not be null"
+    elif kind in ("string_too_short", "string_too_long") and "max_length" in ctx:
         message = f"size must be between {ctx.get('min_length', 0)} and {ctx['max_length']}"
     elif kind in ("string_too_short", "string_too_long"):
         message = error["msg"]
@@ -136,8 +148,6 @@ def describe_error(error: Any) -> str:
         )
     elif kind == "literal_error" and "expected" in ctx:
         message = f"must be {ctx['expected']}"
-    elif error.get("input", ...) is None and kind.endswith("_type"):
-        message = "must not be null"
     else:
         message = _TYPE_MESSAGES.get(kind, error["msg"])
     loc = list(error["loc"])
@@ -173,7 +183,8 @@ async def _validation_error_handler(_: Request, exc: Exception) -> Response:
 
 async def _http_error_handler(_: Request, exc: Exception) -> Response:
     assert isinstance(exc, StarletteHTTPException)
-    return error_response(exc.status_code, str(exc.detail))
+    # Starlette's own headers carry meaning, such as Allow on a 405.
+    return error_response(exc.status_code, str(exc.detail), exc.headers)
 
 
 async def _unhandled_error_handler(request: Request, exc: Exception) -> Response:

@@ -6,14 +6,25 @@ import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from fastapi import APIRouter, FastAPI
+from fastapi import FastAPI
 
 from mlmodel_emulator import __version__
 from mlmodel_emulator.auth.keys import load_signing_keys
+from mlmodel_emulator.auth.secrets import load_cipher
+from mlmodel_emulator.auth.tokens import TokenVerifier
 from mlmodel_emulator.config import Settings
 from mlmodel_emulator.db.engine import make_engine
 from mlmodel_emulator.db.session import Database
 from mlmodel_emulator.errors import register_exception_handlers
+from mlmodel_emulator.governance.router import (
+    classifications_router,
+    domains_router,
+    tags_router,
+    teams_router,
+    users_router,
+)
+from mlmodel_emulator.governance.seed import seed
+from mlmodel_emulator.limits import BodySizeLimit
 from mlmodel_emulator.mlmodel_services.router import router as mlmodel_services_router
 from mlmodel_emulator.system.router import router as system_router
 
@@ -27,8 +38,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         app.state.keys = load_signing_keys(settings)
+        app.state.cipher = load_cipher(settings)
+        app.state.verifier = TokenVerifier(app.state.keys, settings.jwt_issuer)
         app.state.database = Database(make_engine(settings.sqlalchemy_url))
         try:
+            seed(app.state.database, settings, now_ms=time.time_ns() // 1_000_000)
             yield
         finally:
             app.state.database.dispose()
@@ -40,13 +54,22 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         lifespan=lifespan,
         redirect_slashes=False,
     )
+    app.add_middleware(BodySizeLimit, max_body_bytes=settings.max_body_bytes)
     app.state.settings = settings
     app.state.revision = __version__
     app.state.started_at = time.time_ns() // 1_000_000
     register_exception_handlers(app)
 
-    api = APIRouter(prefix=API_PREFIX)
-    api.include_router(system_router)
-    api.include_router(mlmodel_services_router)
-    app.include_router(api)
+    # Each router goes straight onto the app: a router nested in another costs a second
+    # round of route matching on every request.
+    for router in (
+        system_router,
+        mlmodel_services_router,
+        users_router,
+        teams_router,
+        domains_router,
+        classifications_router,
+        tags_router,
+    ):
+        app.include_router(router, prefix=API_PREFIX)
     return app

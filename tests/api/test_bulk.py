@@ -210,7 +210,7 @@ def test_bulk_by_bot_without_override_keeps_a_description(client, auth_headers, 
 
 
 def test_bulk_unstorable_item_is_echoed_and_fails_alone(client, auth_headers):
-    body = b'[{"name": "ok", "serviceType": "Sklearn"}, {"name": "big", "x": 100000000000000000000000}]'
+    body = b'[{"name": "ok", "serviceType": "Sklearn"}, {"name": "big", "x": 10' + b"0" * 22 + b"}]"
 
     response = client.put(
         BULK_URL, content=body, headers={**auth_headers, "Content-Type": "application/json"}

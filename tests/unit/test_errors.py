@@ -63,7 +63,9 @@ def _valid(**overrides: Any) -> dict[str, Any]:
         pytest.param(("a", 0, 1, "b"), "a[0][1].b", id="nested_lists"),
     ],
 )
-def test_format_location_any_location_gives_field_path(loc: tuple[str | int, ...], path: str) -> None:
+def test_format_location_any_location_gives_field_path(
+    loc: tuple[str | int, ...], path: str
+) -> None:
     assert format_location(loc) == path
 
 

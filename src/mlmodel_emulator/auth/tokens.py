@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 from typing import Any, Final
 
 import jwt
+from cachetools import LRUCache
 
 from mlmodel_emulator.auth.keys import SigningKeys
 from mlmodel_emulator.errors import Unauthorized
@@ -46,11 +48,43 @@ def mint(
     return jwt.encode(claims, keys.private_key, algorithm=ALGORITHM, headers={"kid": keys.key_id})
 
 
+class TokenVerifier:
+    """Verifies bearer tokens, remembering the ones already verified.
+
+    An RS256 check costs more than the rest of a typical request; a token seen before is
+    only checked for expiry again. Tokens that fail are never remembered.
+    """
+
+    def __init__(self, keys: SigningKeys, issuer: str, *, cache_size: int = 4096) -> None:
+        self._keys = keys
+        self._issuer = issuer
+        self._verified: LRUCache[str, tuple[Principal, float | None]] = LRUCache(cache_size)
+
+    def principal(self, authorization: str | None) -> Principal:
+        """The principal of an Authorization header, or Unauthorized (401)."""
+        if not authorization or not authorization.startswith("Bearer "):
+            raise Unauthorized("Not Authorized! Token not present")
+        token = authorization.removeprefix("Bearer ").strip()
+        known = self._verified.get(token)
+        if known is not None:
+            principal, expires = known
+            if expires is not None and expires <= time.time():
+                raise Unauthorized("Expired token!")
+            return principal
+        principal, claims = _verify(token, self._keys, self._issuer)
+        exp = claims.get("exp")
+        self._verified[token] = (principal, float(exp) if isinstance(exp, int | float) else None)
+        return principal
+
+
 def principal_from_header(authorization: str | None, keys: SigningKeys, issuer: str) -> Principal:
     """Verify a bearer token and name its principal, with JwtFilter's 401 texts."""
     if not authorization or not authorization.startswith("Bearer "):
         raise Unauthorized("Not Authorized! Token not present")
-    token = authorization.removeprefix("Bearer ").strip()
+    return _verify(authorization.removeprefix("Bearer ").strip(), keys, issuer)[0]
+
+
+def _verify(token: str, keys: SigningKeys, issuer: str) -> tuple[Principal, dict[str, Any]]:
     try:
         header = jwt.get_unverified_header(token)
         if header.get("kid") != keys.key_id:
@@ -77,4 +111,4 @@ def principal_from_header(authorization: str | None, keys: SigningKeys, issuer: 
             "Invalid JWT token, none of the following claims are present "
             f"[{', '.join(PRINCIPAL_CLAIMS)}]"
         )
-    return Principal(name=name, is_bot=claims.get("isBot") is True)
+    return Principal(name=name, is_bot=claims.get("isBot") is True), claims

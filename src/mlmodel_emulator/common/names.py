@@ -7,17 +7,20 @@ from pydantic_core import PydanticCustomError
 NAME_MAX_LENGTH = 256
 # basic.json#/definitions/entityName
 NAME_PATTERN = "^((?!::).)*$"
+_LINE_TERMINATORS = frozenset("\n\r\u0085\u2028\u2029")
 
 
 def check_entity_name(name: str) -> str:
     """Validate an entity name as basic.json's entityName does (the pattern forbids '::')."""
-    if not 1 <= len(name) <= NAME_MAX_LENGTH:
+    # Java's @Size counts UTF-16 code units: a character beyond the BMP counts twice.
+    if not 1 <= len(name.encode("utf-16-le")) // 2 <= NAME_MAX_LENGTH:
         raise PydanticCustomError(
             "string_too_long",
             "size must be between 1 and 256",
             {"min_length": 1, "max_length": NAME_MAX_LENGTH},
         )
-    if "::" in name:
+    # In Java's regex "." matches no line terminator, so the pattern refuses them too.
+    if "::" in name or any(char in _LINE_TERMINATORS for char in name):
         raise PydanticCustomError("name_pattern", f'must match "{NAME_PATTERN}"')
     return name
 

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any, Final
 
 import orjson
@@ -16,6 +17,9 @@ FIRST_VERSION: Final = 1
 # ServiceUpdater.updateConnection records placeholders, never the connection itself.
 OLD_CONNECTION: Final = orjson.dumps("old-encrypted-value").decode()
 NEW_CONNECTION: Final = orjson.dumps("new-encrypted-value").decode()
+
+
+_VERSION_TEXT = re.compile(r"[0-9]{1,9}(\.[0-9]{1,9})?", re.ASCII)
 
 
 def next_version(tenths: int) -> int:
@@ -30,12 +34,12 @@ def to_wire(tenths: int) -> float:
 
 def from_wire(value: float | str) -> int:
     """Read a version given as a number or a string; raise ValueError unless a multiple of 0.1."""
-    try:
-        number = Decimal(str(value))
-    except InvalidOperation:
-        raise ValueError(f"Invalid version {value}") from None
-    tenths = number * 10
-    if not number.is_finite() or tenths != tenths.to_integral_value() or tenths < 1:
+    text = str(value)
+    # Plain decimal notation only: no exponents, underscores, signs or non-ASCII digits.
+    if not _VERSION_TEXT.fullmatch(text):
+        raise ValueError(f"Invalid version {value}")
+    tenths = Decimal(text) * 10
+    if tenths != tenths.to_integral_value() or tenths < 1:
         raise ValueError(f"Invalid version {value}")
     return int(tenths)
 
@@ -95,7 +99,10 @@ def diff(
             old_value, new_value = _encode(old), _encode(new)
         else:
             old_value, new_value = old, new
-        if not _present(original, spec.name):
+        if spec.kind == "secret":
+            # ServiceUpdater.updateConnection records both placeholders, whatever was there.
+            updated_.append({"name": spec.name, "oldValue": old_value, "newValue": new_value})
+        elif not _present(original, spec.name):
             added.append({"name": spec.name, "newValue": new_value})
         elif not _present(updated, spec.name):
             deleted.append({"name": spec.name, "oldValue": old_value})

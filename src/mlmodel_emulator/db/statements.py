@@ -11,20 +11,25 @@ from sqlalchemy.orm import Session
 
 
 def insert_missing(
-    session: Session, table: Table, rows: Sequence[dict[str, Any]], key: Column[Any]
+    session: Session,
+    table: Table,
+    rows: Sequence[dict[str, Any]],
+    key: Column[Any],
+    *,
+    any_conflict: bool = False,
 ) -> set[Any]:
     """INSERT the rows whose `key` is not taken yet, in one statement; return the keys inserted.
 
     A row whose key another transaction took meanwhile is skipped, not an error, so the
-    caller can treat it as an update (INSERT ... ON CONFLICT DO NOTHING RETURNING).
+    caller can treat it as an update (INSERT ... ON CONFLICT DO NOTHING RETURNING). With
+    `any_conflict`, a row that collides on any unique column is skipped the same way.
     """
     if not rows:
         return set()
     dialect = sqlite if session.get_bind().dialect.name == "sqlite" else postgresql
-    statement = (
-        dialect.insert(table)
-        .values(list(rows))
-        .on_conflict_do_nothing(index_elements=[key])
-        .returning(key)
-    )
-    return set(session.execute(statement).scalars())
+    insert = dialect.insert(table).values(list(rows))
+    if any_conflict:
+        statement = insert.on_conflict_do_nothing()
+    else:
+        statement = insert.on_conflict_do_nothing(index_elements=[key])
+    return set(session.execute(statement.returning(key)).scalars())

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from enum import StrEnum
 from typing import Annotated, Any, ClassVar, Final, Literal
 
@@ -254,7 +254,7 @@ def parse_config(
     out); a `type` naming another service type is refused. The result carries the schema
     defaults, as OpenMetadata stores them.
     """
-    given = raw.get("type", service_type.value)
+    given = raw.get("type") or service_type.value
     if given != service_type.value:
         raise BadRequest(
             f"connection.config.type '{given}' does not match serviceType '{service_type.value}'"
@@ -309,24 +309,85 @@ SECRET_PATHS: Final[Mapping[str, tuple[tuple[str, ...], ...]]] = {
 }
 
 
+# Connection URIs that may carry a password (mlflowConnection.json's registryUri example is
+# mysql+pymysql://mlflow:password@localhost:3307/experiments). Beyond OpenMetadata, that
+# password is masked, restored and encrypted like a password field.
+URI_PATHS: Final[Mapping[str, tuple[tuple[str, ...], ...]]] = {
+    service_type.value: () for service_type in CONNECTION_CLASS_BY_TYPE
+} | {MlModelServiceType.Mlflow.value: (("trackingUri",), ("registryUri",))}
+
+SECRET_FIELD_NAMES: Final = frozenset(path[-1] for paths in SECRET_PATHS.values() for path in paths)
+
+
 def _walk(config: Mapping[str, Any], path: tuple[str, ...]) -> tuple[dict[str, Any], str] | None:
     """The object holding the last key of path, and that key; None where the path is absent."""
     node: Any = config
     for key in path[:-1]:
         node = node.get(key) if isinstance(node, dict) else None
-    if isinstance(node, dict) and path[-1] in node:
+    if isinstance(node, dict) and isinstance(node.get(path[-1]), str):
         return node, path[-1]
     return None
 
 
+def split_uri_password(uri: str) -> tuple[str, str, str] | None:
+    """(before, password, after) for scheme://user:password@host..., else None."""
+    scheme, sep, rest = uri.partition("://")
+    if not sep:
+        return None
+    authority_end = len(rest)
+    for stop in "/?#":
+        index = rest.find(stop)
+        if index != -1:
+            authority_end = min(authority_end, index)
+    authority = rest[:authority_end]
+    userinfo, at, _ = authority.rpartition("@")
+    user, colon, password = userinfo.partition(":")
+    if not at or not colon or not password:
+        return None
+    before = f"{scheme}://{user}:"
+    return before, password, uri[len(before) + len(password) :]
+
+
+def _mask_uri(uri: str) -> str:
+    parts = split_uri_password(uri)
+    return uri if parts is None else parts[0] + MASK + parts[2]
+
+
 def mask_secrets(service_type: str, config: dict[str, Any]) -> dict[str, Any]:
-    """A copy of config with every password field shown as the mask."""
+    """A copy of config with every password field, and every password in a URI, masked."""
     masked: dict[str, Any] = orjson_copy(config)
     for path in SECRET_PATHS[service_type]:
         found = _walk(masked, path)
-        if found is not None and found[0][found[1]] is not None:
+        if found is not None:
             found[0][found[1]] = MASK
+    for path in URI_PATHS[service_type]:
+        found = _walk(masked, path)
+        if found is not None:
+            found[0][found[1]] = _mask_uri(found[0][found[1]])
     return masked
+
+
+def mask_secrets_anywhere(value: Any) -> Any:
+    """Mask password fields and URI passwords in any JSON value (a rejected request, say)."""
+    if isinstance(value, dict):
+        return {
+            key: MASK
+            if key in SECRET_FIELD_NAMES and isinstance(item, str)
+            else mask_secrets_anywhere(item)
+            for key, item in value.items()
+        }
+    if isinstance(value, list):
+        return [mask_secrets_anywhere(item) for item in value]
+    if isinstance(value, str):
+        return _mask_uri(value)
+    return value
+
+
+def _secret_error(path: tuple[str, ...]) -> BadRequest:
+    return BadRequest(
+        f"connection.config.{'.'.join(path)} is the mask {MASK}, and no stored "
+        "secret is there to keep: send the secret itself"
+    )
 
 
 def restore_masked_secrets(
@@ -334,20 +395,51 @@ def restore_masked_secrets(
 ) -> dict[str, Any]:
     """Put the stored secret back wherever a client sent the mask (ServiceEntityResource.unmask).
 
-    A mask with no stored secret behind it is refused: saving the mask would lose the secret.
+    `stored` is the stored config in clear. A mask with no stored secret behind it is
+    refused: saving the mask would lose the secret.
     """
     for path in SECRET_PATHS[service_type]:
         found = _walk(config, path)
         if found is None or found[0][found[1]] != MASK:
             continue
         previous = _walk(stored, path) if stored is not None else None
-        if previous is None or previous[0][previous[1]] in (None, MASK):
-            raise BadRequest(
-                f"connection.config.{'.'.join(path)} is the mask {MASK}, and no stored "
-                "secret is there to keep: send the secret itself"
-            )
+        if previous is None or previous[0][previous[1]] == MASK:
+            raise _secret_error(path)
         found[0][found[1]] = previous[0][previous[1]]
+    for path in URI_PATHS[service_type]:
+        found = _walk(config, path)
+        parts = split_uri_password(found[0][found[1]]) if found is not None else None
+        if found is None or parts is None or parts[1] != MASK:
+            continue
+        previous = _walk(stored, path) if stored is not None else None
+        stored_parts = split_uri_password(previous[0][previous[1]]) if previous else None
+        if stored_parts is None:
+            raise _secret_error(path)
+        found[0][found[1]] = parts[0] + stored_parts[1] + parts[2]
     return config
+
+
+def transform_secrets(
+    service_type: str, config: dict[str, Any], transform: Callable[[str], str]
+) -> dict[str, Any]:
+    """A copy of config with transform applied to every secret value (to seal or open it).
+
+    A URI is transformed whole when it carries a password, or when it is no URI at all
+    (once sealed it is not): clear URIs without a password are left as they are.
+    """
+    copied = orjson_copy(config)
+    for path in SECRET_PATHS[service_type]:
+        found = _walk(copied, path)
+        if found is not None:
+            found[0][found[1]] = transform(found[0][found[1]])
+    for path in URI_PATHS[service_type]:
+        found = _walk(copied, path)
+        if found is None:
+            continue
+        value = found[0][found[1]]
+        if "://" not in value or split_uri_password(value) is not None:
+            found[0][found[1]] = transform(value)
+    return copied
 
 
 def orjson_copy(value: dict[str, Any]) -> dict[str, Any]:

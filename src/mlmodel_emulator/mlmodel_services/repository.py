@@ -47,25 +47,29 @@ def include_filter(include: str) -> ColumnElement[bool] | None:
     return None
 
 
+# Built once: building a statement costs about as much as running it.
+_BY_ID = select(_c.doc).where(_c.id == bindparam("key"))
+_BY_FQN = select(_c.doc).where(_c.fqn == bindparam("key"))
+_BY_ID_LOCKED = _BY_ID.with_for_update()
+_BY_FQN_LOCKED = _BY_FQN.with_for_update()
+
+
 def get_by_id(session: Session, entity_id: str, *, for_update: bool = False) -> Doc | None:
-    statement = select(_c.doc).where(_c.id == entity_id)
-    if for_update:
-        statement = statement.with_for_update()
-    doc: Doc | None = session.execute(statement).scalar_one_or_none()
+    statement = _BY_ID_LOCKED if for_update else _BY_ID
+    doc: Doc | None = session.execute(statement, {"key": entity_id}).scalar_one_or_none()
     return doc
 
 
 def get_by_fqn(session: Session, fqn: str, *, for_update: bool = False) -> Doc | None:
-    statement = select(_c.doc).where(_c.fqn == fqn)
-    if for_update:
-        statement = statement.with_for_update()
-    doc: Doc | None = session.execute(statement).scalar_one_or_none()
+    statement = _BY_FQN_LOCKED if for_update else _BY_FQN
+    doc: Doc | None = session.execute(statement, {"key": fqn}).scalar_one_or_none()
     return doc
 
 
 def get_many_by_fqn(session: Session, fqns: Iterable[str]) -> dict[str, Doc]:
     """Current documents by FQN, locked for update, in one statement."""
-    statement = select(_c.doc).where(_c.fqn.in_(set(fqns))).with_for_update()
+    # Locked in FQN order, the order every writer follows, so that writers cannot deadlock.
+    statement = select(_c.doc).where(_c.fqn.in_(set(fqns))).order_by(_c.fqn).with_for_update()
     return {doc["fullyQualifiedName"]: doc for doc in session.execute(statement).scalars()}
 
 

@@ -3,15 +3,14 @@
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass
 from enum import StrEnum
 from typing import Annotated, Any
 
 import orjson
-from fastapi import APIRouter, Body, Depends, Query
+from fastapi import APIRouter, Body, Query
 from fastapi.responses import Response
 
-from mlmodel_emulator.deps import BaseUrlDep, DatabaseDep, PrincipalDep, SettingsDep, now_ms
+from mlmodel_emulator.deps import ContextDep, RequestContext, now_ms
 from mlmodel_emulator.errors import BadRequest, PayloadTooLarge
 from mlmodel_emulator.mlmodel_services import service
 from mlmodel_emulator.mlmodel_services.schemas import (
@@ -46,38 +45,33 @@ FieldsQuery = Annotated[
 IncludeQuery = Annotated[Include, Query(description="non-deleted, deleted or all.")]
 
 
-@dataclass(frozen=True, slots=True)
-class Renderer:
-    """Turns stored documents into answers for this caller: href base, secrets shown or not."""
-
-    base_url: str
-    reveal_secrets: bool
-
-    def entity(
-        self, doc: service.Doc, fields: frozenset[str] = service.WRITE_RESPONSE_FIELDS
-    ) -> service.Doc:
-        return service.to_response(
-            doc, fields=fields, base_url=self.base_url, reveal_secrets=self.reveal_secrets
-        )
-
-
-async def _renderer(base_url: BaseUrlDep, principal: PrincipalDep) -> Renderer:
-    return Renderer(base_url=base_url, reveal_secrets=principal.is_bot)
+def _render(
+    ctx: RequestContext,
+    doc: service.Doc,
+    fields: frozenset[str] = service.WRITE_RESPONSE_FIELDS,
+) -> service.Doc:
+    """The stored document as this caller sees it: href base, secrets shown or masked."""
+    return service.to_response(
+        doc,
+        fields=fields,
+        base_url=ctx.base_url,
+        cipher=ctx.cipher,
+        reveal_secrets=ctx.principal.is_bot,
+    )
 
 
-RendererDep = Annotated[Renderer, Depends(_renderer)]
-
-
-def _caller(principal: PrincipalDep, settings: SettingsDep) -> service.Caller:
+def _caller(ctx: RequestContext) -> service.Caller:
     return service.Caller(
-        principal=principal, now_ms=now_ms(), strict=settings.strict_connection_validation
+        principal=ctx.principal,
+        now_ms=now_ms(),
+        cipher=ctx.cipher,
+        strict=ctx.settings.strict_connection_validation,
     )
 
 
 @router.get("", response_model=None, responses={200: {"model": MlModelServiceList}, **ERRORS})
 async def list_services(
-    database: DatabaseDep,
-    render: RendererDep,
+    ctx: ContextDep,
     fields: FieldsQuery = None,
     limit: Annotated[int, Query(ge=0, le=1_000_000)] = 10,
     before: str | None = None,
@@ -86,10 +80,10 @@ async def list_services(
 ) -> Response:
     """List ML model services in name order, a page at a time (before/after cursors)."""
     wanted = service.parse_fields(fields)
-    page = database.read(
+    page = ctx.database.read(
         service.list_page, limit=limit, before=before, after=after, include=include
     )
-    data = [render.entity(doc, wanted) for doc in page.docs]
+    data = [_render(ctx, doc, wanted) for doc in page.docs]
     return json_response({"data": data, "paging": page.paging})
 
 
@@ -98,40 +92,36 @@ async def list_services(
 )
 async def get_service_by_name(
     fqn: str,
-    database: DatabaseDep,
-    render: RendererDep,
+    ctx: ContextDep,
     fields: FieldsQuery = None,
     include: IncludeQuery = Include.non_deleted,
 ) -> Response:
     """Get an ML model service by its name or fully qualified name."""
     wanted = service.parse_fields(fields)
-    doc = database.read(service.get_by_name, fqn, include=include)
-    return json_response(render.entity(doc, wanted))
+    doc = ctx.database.read(service.get_by_name, fqn, include=include)
+    return json_response(_render(ctx, doc, wanted))
 
 
 @router.get("/{id}", response_model=None, responses={200: {"model": MlModelService}, **ERRORS})
 async def get_service(
     id: uuid.UUID,
-    database: DatabaseDep,
-    render: RendererDep,
+    ctx: ContextDep,
     fields: FieldsQuery = None,
     include: IncludeQuery = Include.non_deleted,
 ) -> Response:
     """Get an ML model service by its id."""
     wanted = service.parse_fields(fields)
-    doc = database.read(service.get_by_id, str(id), include=include)
-    return json_response(render.entity(doc, wanted))
+    doc = ctx.database.read(service.get_by_id, str(id), include=include)
+    return json_response(_render(ctx, doc, wanted))
 
 
 @router.get(
     "/{id}/versions", response_model=None, responses={200: {"model": EntityHistory}, **ERRORS}
 )
-async def list_service_versions(
-    id: uuid.UUID, database: DatabaseDep, render: RendererDep
-) -> Response:
+async def list_service_versions(id: uuid.UUID, ctx: ContextDep) -> Response:
     """Every version of an ML model service, newest first, each as JSON text."""
-    docs = database.read(service.list_versions, str(id))
-    versions = [orjson.dumps(render.entity(doc)).decode() for doc in docs]
+    docs = ctx.database.read(service.list_versions, str(id))
+    versions = [orjson.dumps(_render(ctx, doc)).decode() for doc in docs]
     return json_response({"entityType": service.ENTITY_TYPE, "versions": versions})
 
 
@@ -143,12 +133,11 @@ async def list_service_versions(
 async def get_service_version(
     id: uuid.UUID,
     version: str,
-    database: DatabaseDep,
-    render: RendererDep,
+    ctx: ContextDep,
 ) -> Response:
     """One version of an ML model service, such as 0.1."""
-    doc = database.read(service.get_version, str(id), version)
-    return json_response(render.entity(doc))
+    doc = ctx.database.read(service.get_version, str(id), version)
+    return json_response(_render(ctx, doc))
 
 
 @router.post(
@@ -159,14 +148,11 @@ async def get_service_version(
 )
 async def create_service(
     request: CreateMlModelService,
-    database: DatabaseDep,
-    render: RendererDep,
-    principal: PrincipalDep,
-    settings: SettingsDep,
+    ctx: ContextDep,
 ) -> Response:
     """Create an ML model service; 409 if the name is taken."""
-    doc = database.write(service.create, request, caller=_caller(principal, settings))
-    body = render.entity(doc)
+    doc = ctx.database.write(service.create, request, caller=_caller(ctx))
+    body = _render(ctx, doc)
     headers = {"Location": body["href"], CHANGE_HEADER: service.CREATED}
     return json_response(body, status_code=201, headers=headers)
 
@@ -178,14 +164,11 @@ async def create_service(
 )
 async def create_or_update_service(
     request: CreateMlModelService,
-    database: DatabaseDep,
-    render: RendererDep,
-    principal: PrincipalDep,
-    settings: SettingsDep,
+    ctx: ContextDep,
 ) -> Response:
     """Create an ML model service (201) or update the one of that name (200)."""
-    upsert = database.write(service.create_or_update, request, caller=_caller(principal, settings))
-    body = render.entity(upsert.doc)
+    upsert = ctx.database.write(service.create_or_update, request, caller=_caller(ctx))
+    body = _render(ctx, upsert.doc)
     return json_response(
         body, status_code=201 if upsert.created else 200, headers={CHANGE_HEADER: upsert.change}
     )
@@ -194,23 +177,21 @@ async def create_or_update_service(
 @router.put("/bulk", response_model=None, responses={200: {"model": BulkOperationResult}, **ERRORS})
 async def bulk_create_or_update_services(
     items: Annotated[list[Any], Body(description="Create requests, as for PUT.")],
-    database: DatabaseDep,
-    principal: PrincipalDep,
-    settings: SettingsDep,
+    ctx: ContextDep,
     run_async: Annotated[bool, Query(alias="async")] = False,
     override_metadata: Annotated[bool, Query(alias="overrideMetadata")] = False,
 ) -> Response:
     """Create or update many ML model services; each item succeeds or fails on its own."""
     if run_async:
         raise BadRequest("async=true is not supported for ML model services; use async=false")
-    if len(items) > settings.bulk_max_items:
+    if len(items) > ctx.settings.bulk_max_items:
         raise PayloadTooLarge(
-            f"Bulk request holds {len(items)} items; the limit is {settings.bulk_max_items}"
+            f"Bulk request holds {len(items)} items; the limit is {ctx.settings.bulk_max_items}"
         )
-    result = database.write(
+    result = ctx.database.write(
         service.bulk_create_or_update,
         items,
-        caller=_caller(principal, settings),
+        caller=_caller(ctx),
         override=override_metadata,
     )
     return json_response(result.to_json())

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Final
 
 from pydantic import ValidationError
 from sqlalchemy.orm import Session
 
+from mlmodel_emulator.auth.secrets import SecretCipher
 from mlmodel_emulator.auth.tokens import Principal
 from mlmodel_emulator.common import versioning
 from mlmodel_emulator.common.api import storable_problem
@@ -21,6 +22,7 @@ from mlmodel_emulator.errors import (
     BadRequest,
     EntityAlreadyExists,
     EntityNotFound,
+    ServerMisconfigured,
     describe_errors,
 )
 from mlmodel_emulator.mlmodel_services import connections, repository
@@ -63,6 +65,7 @@ class Caller:
 
     principal: Principal
     now_ms: int
+    cipher: SecretCipher
     strict: bool = False
 
 
@@ -151,6 +154,27 @@ def _validate_item(item: Any, *, strict: bool) -> Prepared:
 # ---------------------------------------------------------------------------- documents
 
 
+def _with_config(doc: Doc, transform: Callable[[str], str]) -> Doc:
+    connection = doc.get("connection")
+    if not connection or connection.get("config") is None:
+        return doc
+    config = connections.transform_secrets(doc["serviceType"], connection["config"], transform)
+    return {**doc, "connection": {**connection, "config": config}}
+
+
+def seal(doc: Doc, cipher: SecretCipher) -> Doc:
+    """The document as stored: connection secrets encrypted."""
+    return _with_config(doc, cipher.encrypt)
+
+
+def open_doc(doc: Doc, cipher: SecretCipher) -> Doc:
+    """The document in clear, as the rules compare it."""
+    try:
+        return _with_config(doc, cipher.decrypt)
+    except ValueError as exc:
+        raise ServerMisconfigured(str(exc)) from None
+
+
 def _connection(prepared: Prepared, original: Doc | None) -> Doc | None:
     """The request's connection, with masked secrets replaced by the stored ones."""
     if prepared.connection is None:
@@ -229,26 +253,29 @@ def _apply_change(original: Doc, merged: Doc, caller: Caller) -> Doc | None:
 
 def create(session: Session, request: CreateMlModelService, *, caller: Caller) -> Doc:
     """POST: a new entity, or 409 when the name is taken (a soft-deleted one included)."""
-    doc = _new_doc(prepare(request, strict=caller.strict), caller)
+    doc = seal(_new_doc(prepare(request, strict=caller.strict), caller), caller.cipher)
     if not repository.add(session, doc):
         raise EntityAlreadyExists()
     return doc
 
 
 def _update(
-    session: Session, original: Doc, prepared: Prepared, caller: Caller, *, override: bool
+    session: Session, stored: Doc, prepared: Prepared, caller: Caller, *, override: bool
 ) -> Upsert:
-    if original["name"] != prepared.request.name:
+    """Apply a PUT to a stored (sealed) entity; answer with the stored form of the result."""
+    if stored["name"] != prepared.request.name:
         # Two names that quote to one FQN ('a.b' and '"a.b"') cannot both exist.
         raise EntityAlreadyExists()
+    original = open_doc(stored, caller.cipher)
     updated = _apply_change(
         original, _merged(original, prepared, caller, override=override), caller
     )
     if updated is None:
-        return Upsert(doc=original, change=NO_CHANGE)
-    repository.add_versions(session, [original])
-    repository.replace_many(session, [updated])
-    return Upsert(doc=updated, change=UPDATED)
+        return Upsert(doc=stored, change=NO_CHANGE)
+    sealed = seal(updated, caller.cipher)
+    repository.add_versions(session, [stored])
+    repository.replace_many(session, [sealed])
+    return Upsert(doc=sealed, change=UPDATED)
 
 
 def create_or_update(
@@ -256,15 +283,15 @@ def create_or_update(
 ) -> Upsert:
     """PUT: create the entity if its name is free, else update it with PUT's merge rules."""
     prepared = prepare(request, strict=caller.strict)
-    original = repository.get_by_fqn(session, prepared.fqn, for_update=True)
-    if original is None:
-        doc = _new_doc(prepared, caller)
+    stored = repository.get_by_fqn(session, prepared.fqn, for_update=True)
+    if stored is None:
+        doc = seal(_new_doc(prepared, caller), caller.cipher)
         if repository.add(session, doc):
             return Upsert(doc=doc, change=CREATED)
         # Another request created it between our read and our insert: update that one.
-        original = repository.get_by_fqn(session, prepared.fqn, for_update=True)
-        assert original is not None
-    return _update(session, original, prepared, caller, override=override)
+        stored = repository.get_by_fqn(session, prepared.fqn, for_update=True)
+        assert stored is not None
+    return _update(session, stored, prepared, caller, override=override)
 
 
 @dataclass(slots=True)
@@ -276,7 +303,14 @@ class BulkResult:
     failed: list[dict[str, Any]]
 
     def fail(self, item: Any, error: ApiError) -> None:
-        self.failed.append({"request": item, "status": error.status_code, "message": error.message})
+        # The item is echoed as sent, but never its secrets.
+        self.failed.append(
+            {
+                "request": connections.mask_secrets_anywhere(item),
+                "status": error.status_code,
+                "message": error.message,
+            }
+        )
 
     def to_json(self) -> dict[str, Any]:
         if not self.failed:
@@ -311,7 +345,12 @@ def bulk_create_or_update(
         except ApiError as exc:
             result.fail(item, exc)
 
-    current = repository.get_many_by_fqn(session, (prepared.fqn for _, prepared in valid))
+    current = {
+        fqn: open_doc(doc, caller.cipher)
+        for fqn, doc in repository.get_many_by_fqn(
+            session, (prepared.fqn for _, prepared in valid)
+        ).items()
+    }
     stored = set(current)
     history: list[Doc] = []
     outcomes: list[tuple[Prepared, str]] = []
@@ -338,12 +377,18 @@ def bulk_create_or_update(
 
     new_fqns = {prepared.fqn for prepared, change in outcomes if change == CREATED}
     # New entities go in with their final state of this batch.
-    lost = new_fqns - repository.add_many(session, [current[fqn] for fqn in new_fqns])
+    cipher = caller.cipher
+    # Rows are written in FQN order, so concurrent bulk requests take their locks in one
+    # order and cannot deadlock.
+    lost = new_fqns - repository.add_many(
+        session, [seal(current[fqn], cipher) for fqn in sorted(new_fqns)]
+    )
     repository.add_versions(
-        session, [doc for doc in history if doc["fullyQualifiedName"] not in lost]
+        session,
+        [seal(doc, cipher) for doc in history if doc["fullyQualifiedName"] not in lost],
     )
     changed = {p.fqn for p, change in outcomes if change == UPDATED and p.fqn in stored}
-    repository.replace_many(session, [current[fqn] for fqn in changed])
+    repository.replace_many(session, [seal(current[fqn], cipher) for fqn in sorted(changed)])
     for prepared, change in outcomes:
         if prepared.fqn in lost:
             # Created by another request meanwhile: apply this item as a single PUT would.
@@ -455,10 +500,13 @@ def get_version(session: Session, entity_id: str, version: str) -> Doc:
 # ---------------------------------------------------------------------------- answers
 
 
-def to_response(doc: Doc, *, fields: frozenset[str], base_url: str, reveal_secrets: bool) -> Doc:
+def to_response(
+    doc: Doc, *, fields: frozenset[str], base_url: str, cipher: SecretCipher, reveal_secrets: bool
+) -> Doc:
     """The entity as answered: relationship fields only when asked for, an absolute href.
 
-    Password fields are masked unless the caller may see them (bots: shouldMaskPasswords).
+    Secrets are decrypted, then masked unless the caller may see them (bots:
+    shouldMaskPasswords).
     """
     response = {
         key: value for key, value in doc.items() if key not in RELATION_FIELDS or key in fields
@@ -467,7 +515,9 @@ def to_response(doc: Doc, *, fields: frozenset[str], base_url: str, reveal_secre
         response.setdefault(name, [])
     response["href"] = f"{base_url}{COLLECTION_PATH}/{doc['id']}"
     connection = doc.get("connection")
-    if not reveal_secrets and connection and connection.get("config") is not None:
-        config = connections.mask_secrets(doc["serviceType"], connection["config"])
+    if connection and connection.get("config") is not None:
+        config = open_doc(doc, cipher)["connection"]["config"]
+        if not reveal_secrets:
+            config = connections.mask_secrets(doc["serviceType"], config)
         response["connection"] = {**connection, "config": config}
     return response

@@ -1,0 +1,1 @@
+"""Users, teams, domains, classifications and tags: the entities other resources point at."""
