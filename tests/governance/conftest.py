@@ -7,8 +7,7 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import Engine
-from sqlalchemy.orm import Session
+from sqlalchemy import Connection, Engine
 
 USERS_URL = "/api/v1/users"
 TEAMS_URL = "/api/v1/teams"
@@ -85,7 +84,7 @@ def jane_headers(client: TestClient, auth_headers, token_for) -> dict[str, str]:
 
 
 @pytest.fixture
-def session(client: TestClient, engine: Engine) -> Iterator[Session]:
-    """A session on the test database, once the app has started (and seeded it)."""
-    with Session(engine) as session:
-        yield session
+def connection(client: TestClient, engine: Engine) -> Iterator[Connection]:
+    """A connection to the test database, once the app has started (and seeded it)."""
+    with engine.connect() as connection:
+        yield connection

@@ -21,7 +21,7 @@ def _raises(error_type: type[ApiError], message: str):
 
 
 @contextmanager
-def _statements(session) -> Iterator[list[str]]:
+def _statements(connection) -> Iterator[list[str]]:
     """The SQL statements a block sends (SQLite's own BEGIN left out)."""
     seen: list[str] = []
 
@@ -29,7 +29,7 @@ def _statements(session) -> Iterator[list[str]]:
         if statement != "BEGIN":
             seen.append(statement)
 
-    engine = session.get_bind()
+    engine = connection.engine
     event.listen(engine, "before_cursor_execute", record)
     try:
         yield seen
@@ -53,7 +53,7 @@ def _ref(entity, entity_type):
 # ---------------------------------------------------------------------------- owners
 
 
-def test_resolve_owners_returns_references_sorted_by_name_once_each(make, session):
+def test_resolve_owners_returns_references_sorted_by_name_once_each(make, connection):
     zed, amy = make("user", name="zed", displayName="Zed"), make("user", name="amy")
     team = make("team", name="mid")
     refs = [
@@ -63,59 +63,59 @@ def test_resolve_owners_returns_references_sorted_by_name_once_each(make, sessio
         {"id": zed["id"], "type": "user", "name": "stale"},
     ]
 
-    with _statements(session) as statements:
-        owners = references.resolve_owners(session, refs)
+    with _statements(connection) as statements:
+        owners = references.resolve_owners(connection, refs)
 
     assert owners == [_ref(amy, "user"), _ref(team, "team"), _ref(zed, "user")]
     assert len(statements) == 2
 
 
 @pytest.mark.parametrize("team_type", ["Department", "Division", "BusinessUnit", "Organization"])
-def test_resolve_owners_team_not_group_is_400(make, session, team_type):
+def test_resolve_owners_team_not_group_is_400(make, connection, team_type):
     team = make("team", name="t", teamType=team_type)
 
     with _raises(
         BadRequest,
         f"Team of type {team_type} can't own entities. Only Team of type Group can own entities.",
     ):
-        references.resolve_owners(session, [{"id": team["id"], "type": "team"}])
+        references.resolve_owners(connection, [{"id": team["id"], "type": "team"}])
 
 
 @pytest.mark.parametrize("owner_type", ["user", "team"])
-def test_resolve_owners_unknown_is_404(session, owner_type):
+def test_resolve_owners_unknown_is_404(connection, owner_type):
     with _raises(EntityNotFound, f"{owner_type} instance for {UNKNOWN_ID} not found"):
-        references.resolve_owners(session, [{"id": UNKNOWN_ID, "type": owner_type}])
+        references.resolve_owners(connection, [{"id": UNKNOWN_ID, "type": owner_type}])
 
 
 @pytest.mark.parametrize("owner_type", ["domain", "mlmodelService", "bot"])
-def test_resolve_owners_other_type_is_400(session, owner_type):
+def test_resolve_owners_other_type_is_400(connection, owner_type):
     with _raises(
         BadRequest,
         f"Entity of type {owner_type} can't be the owner. "
         "Only Team of type Group or a User can own entities.",
     ):
-        references.resolve_owners(session, [{"id": UNKNOWN_ID, "type": owner_type}])
+        references.resolve_owners(connection, [{"id": UNKNOWN_ID, "type": owner_type}])
 
 
-def test_resolve_owners_reports_the_first_problem_in_order(session):
+def test_resolve_owners_reports_the_first_problem_in_order(connection):
     refs = [{"id": UNKNOWN_ID, "type": "user"}, {"id": UNKNOWN_ID, "type": "domain"}]
 
     with _raises(EntityNotFound, f"user instance for {UNKNOWN_ID} not found"):
-        references.resolve_owners(session, refs)
+        references.resolve_owners(connection, refs)
 
 
-def test_resolve_owners_soft_deleted_user_still_owns(client, auth_headers, make, session):
+def test_resolve_owners_soft_deleted_user_still_owns(client, auth_headers, make, connection):
     jane = make("user", name="jane")
     client.delete(f"{USERS_URL}/{jane['id']}", headers=auth_headers)
 
-    (owner,) = references.resolve_owners(session, [{"id": jane["id"], "type": "user"}])
+    (owner,) = references.resolve_owners(connection, [{"id": jane["id"], "type": "user"}])
 
     assert owner["deleted"] is True
 
 
-def test_resolve_owners_empty_list_sends_no_statement(session):
-    with _statements(session) as statements:
-        assert references.resolve_owners(session, []) == []
+def test_resolve_owners_empty_list_sends_no_statement(connection):
+    with _statements(connection) as statements:
+        assert references.resolve_owners(connection, []) == []
 
     assert statements == []
 
@@ -123,36 +123,36 @@ def test_resolve_owners_empty_list_sends_no_statement(session):
 # ---------------------------------------------------------------------------- domains
 
 
-def test_resolve_domains_returns_references_in_order_once_each(make, session):
+def test_resolve_domains_returns_references_in_order_once_each(make, connection):
     sales, emea = make("domain", name="Sales"), make("domain", name="sales.emea")
 
-    domains = references.resolve_domains(session, ["sales.emea", "Sales", '"sales.emea"'])
+    domains = references.resolve_domains(connection, ["sales.emea", "Sales", '"sales.emea"'])
 
     assert domains == [_ref(emea, "domain"), _ref(sales, "domain")]
 
 
-def test_resolve_domains_unknown_or_deleted_is_404(client, auth_headers, make, session):
+def test_resolve_domains_unknown_or_deleted_is_404(client, auth_headers, make, connection):
     gone = make("domain", name="Gone")
     client.delete(f"{DOMAINS_URL}/{gone['id']}", headers=auth_headers)
 
     with _raises(EntityNotFound, "domain instance for Nope not found"):
-        references.resolve_domains(session, ["Nope"])
+        references.resolve_domains(connection, ["Nope"])
     with _raises(EntityNotFound, "domain instance for Gone not found"):
-        references.resolve_domains(session, ["Gone"])
+        references.resolve_domains(connection, ["Gone"])
 
 
-def test_domain_id_by_fqn(make, session):
+def test_domain_id_by_fqn(make, connection):
     sales = make("domain", name="Sales")
 
-    assert references.domain_id_by_fqn(session, "Sales") == sales["id"]
+    assert references.domain_id_by_fqn(connection, "Sales") == sales["id"]
     with _raises(EntityNotFound, "domain instance for Nope not found"):
-        references.domain_id_by_fqn(session, "Nope")
+        references.domain_id_by_fqn(connection, "Nope")
 
 
 # ---------------------------------------------------------------------------- tags
 
 
-def test_resolve_tags_fills_from_tags_with_defaults_sorted_once_each(make, session):
+def test_resolve_tags_fills_from_tags_with_defaults_sorted_once_each(make, connection):
     gold = make("tag", name="Gold", displayName="Gold!", style={"color": "#FFD700"})
     labels = [
         {"tagFQN": "Quality.Gold", "name": "stale", "description": "stale"},
@@ -160,8 +160,8 @@ def test_resolve_tags_fills_from_tags_with_defaults_sorted_once_each(make, sessi
         {"tagFQN": "Quality.Gold", "state": "Suggested"},
     ]
 
-    with _statements(session) as statements:
-        resolved = references.resolve_tags(session, labels)
+    with _statements(connection) as statements:
+        resolved = references.resolve_tags(connection, labels)
 
     assert resolved == [
         {
@@ -191,22 +191,22 @@ def test_resolve_tags_fills_from_tags_with_defaults_sorted_once_each(make, sessi
     assert len(statements) == 2
 
 
-def test_resolve_tags_unknown_is_404_and_glossary_is_404_of_its_term(session):
+def test_resolve_tags_unknown_is_404_and_glossary_is_404_of_its_term(connection):
     with _raises(EntityNotFound, "tag instance for invalidTag not found"):
-        references.resolve_tags(session, [{"tagFQN": "invalidTag"}])
+        references.resolve_tags(connection, [{"tagFQN": "invalidTag"}])
     with _raises(EntityNotFound, "glossaryTerm instance for Glossary.Term not found"):
-        references.resolve_tags(session, [{"tagFQN": "Glossary.Term", "source": "Glossary"}])
+        references.resolve_tags(connection, [{"tagFQN": "Glossary.Term", "source": "Glossary"}])
 
 
-def test_resolve_tags_soft_deleted_tag_is_404(client, auth_headers, make, session):
+def test_resolve_tags_soft_deleted_tag_is_404(client, auth_headers, make, connection):
     gold = make("tag", name="Gold")
     client.delete(f"{TAGS_URL}/{gold['id']}", headers=auth_headers)
 
     with _raises(EntityNotFound, "tag instance for Quality.Gold not found"):
-        references.resolve_tags(session, [{"tagFQN": "Quality.Gold"}])
+        references.resolve_tags(connection, [{"tagFQN": "Quality.Gold"}])
 
 
-def test_resolve_tags_two_of_a_mutually_exclusive_classification_is_400(session):
+def test_resolve_tags_two_of_a_mutually_exclusive_classification_is_400(connection):
     labels = [{"tagFQN": "Tier.Tier1"}, {"tagFQN": "PII.None"}, {"tagFQN": "Tier.Tier3"}]
 
     with _raises(
@@ -214,21 +214,21 @@ def test_resolve_tags_two_of_a_mutually_exclusive_classification_is_400(session)
         "Tag labels Tier.Tier3 and Tier.Tier1 are mutually exclusive "
         "and can't be assigned together",
     ):
-        references.resolve_tags(session, labels)
+        references.resolve_tags(connection, labels)
 
 
-def test_resolve_tags_two_of_a_plain_classification_are_fine(make, session):
+def test_resolve_tags_two_of_a_plain_classification_are_fine(make, connection):
     make("tag", name="Gold")
     make("tag", name="Silver")
 
     resolved = references.resolve_tags(
-        session, [{"tagFQN": "Quality.Silver"}, {"tagFQN": "Quality.Gold"}]
+        connection, [{"tagFQN": "Quality.Silver"}, {"tagFQN": "Quality.Gold"}]
     )
 
     assert [label["tagFQN"] for label in resolved] == ["Quality.Gold", "Quality.Silver"]
 
 
-def test_resolve_tags_disabled_tag_or_classification_is_400(client, auth_headers, make, session):
+def test_resolve_tags_disabled_tag_or_classification_is_400(client, auth_headers, make, connection):
     make("tag", name="Gold", disabled=True)
     make("tag", name="Blue", classification="Colour")
     client.put(
@@ -241,19 +241,20 @@ def test_resolve_tags_disabled_tag_or_classification_is_400(client, auth_headers
         with _raises(
             BadRequest, f"Tag label {fqn} is disabled and can't be assigned to a data asset."
         ):
-            references.resolve_tags(session, [{"tagFQN": fqn}])
+            references.resolve_tags(connection, [{"tagFQN": fqn}])
 
 
-def test_resolve_tags_checks_existence_then_exclusivity_then_disabled(make, session):
+def test_resolve_tags_checks_existence_then_exclusivity_then_disabled(make, connection):
     make("tag", name="Off", classification="Tier2Like", disabled=True)
 
     with _raises(EntityNotFound, "tag instance for Nope.Nope not found"):
         references.resolve_tags(
-            session, [{"tagFQN": "Tier.Tier1"}, {"tagFQN": "Tier.Tier2"}, {"tagFQN": "Nope.Nope"}]
+            connection,
+            [{"tagFQN": "Tier.Tier1"}, {"tagFQN": "Tier.Tier2"}, {"tagFQN": "Nope.Nope"}],
         )
     with _raises(BadRequest, "Tag labels Tier.Tier2 and Tier.Tier1 are mutually exclusive"):
         references.resolve_tags(
-            session,
+            connection,
             [{"tagFQN": "Tier2Like.Off"}, {"tagFQN": "Tier.Tier1"}, {"tagFQN": "Tier.Tier2"}],
         )
 
@@ -262,7 +263,7 @@ def test_resolve_tags_checks_existence_then_exclusivity_then_disabled(make, sess
 
 
 def test_refresh_references_reads_current_names_and_drops_hard_deleted(
-    client, auth_headers, make, session
+    client, auth_headers, make, connection
 ):
     jane, john = make("user", name="jane"), make("user", name="john")
     team, sales = make("team", name="ds"), make("domain", name="Sales")
@@ -278,8 +279,8 @@ def test_refresh_references_reads_current_names_and_drops_hard_deleted(
     client.delete(f"{USERS_URL}/{john['id']}?hardDelete=true", headers=auth_headers)
     client.delete(f"{DOMAINS_URL}/{sales['id']}", headers=auth_headers)
 
-    with _statements(session) as statements:
-        refreshed = references.refresh_references(session, stored)
+    with _statements(connection) as statements:
+        refreshed = references.refresh_references(connection, stored)
 
     assert refreshed == [
         _ref(jane, "user"),
@@ -291,19 +292,20 @@ def test_refresh_references_reads_current_names_and_drops_hard_deleted(
 
 
 def test_refresh_tags_reads_current_tag_fields_and_drops_hard_deleted(
-    client, auth_headers, make, session
+    client, auth_headers, make, connection
 ):
     make("tag", name="Gold")
     silver = make("tag", name="Silver")
     stored = references.resolve_tags(
-        session, [{"tagFQN": "Quality.Gold", "labelType": "Derived"}, {"tagFQN": "Quality.Silver"}]
+        connection,
+        [{"tagFQN": "Quality.Gold", "labelType": "Derived"}, {"tagFQN": "Quality.Silver"}],
     )
     stored.append({"tagFQN": "Glossary.Term", "source": "Glossary", "name": "Term"})
-    session.rollback()
+    connection.rollback()
     client.put(TAGS_URL, json=tag_request("Gold", description="Shiny"), headers=auth_headers)
     client.delete(f"{TAGS_URL}/{silver['id']}?hardDelete=true", headers=auth_headers)
 
-    refreshed = references.refresh_tags(session, stored)
+    refreshed = references.refresh_tags(connection, stored)
 
     assert refreshed == [
         {**stored[0], "description": "Shiny"},
@@ -314,24 +316,24 @@ def test_refresh_tags_reads_current_tag_fields_and_drops_hard_deleted(
 # ---------------------------------------------------------------------------- users and teams
 
 
-def test_get_user_by_name_returns_the_stored_document_any_case(session):
-    admin = references.get_user_by_name(session, "Admin")
-    bot = references.get_user_by_name(session, "ingestion-bot")
+def test_get_user_by_name_returns_the_stored_document_any_case(connection):
+    admin = references.get_user_by_name(connection, "Admin")
+    bot = references.get_user_by_name(connection, "ingestion-bot")
 
     assert admin is not None
     assert bot is not None
     assert (admin["name"], admin["isAdmin"], admin["isBot"]) == ("admin", True, False)
     assert (bot["isAdmin"], bot["isBot"]) == (False, True)
-    assert references.get_user_by_name(session, "nobody") is None
+    assert references.get_user_by_name(connection, "nobody") is None
 
 
-def test_team_ids_of_user_counts_both_sides_of_membership(client, auth_headers, make, session):
+def test_team_ids_of_user_counts_both_sides_of_membership(client, auth_headers, make, connection):
     one, two = make("team", name="one"), make("team", name="two")
     jane = make("user", name="jane", teams=[one["id"]])
     client.put(TEAMS_URL, json={"name": "two", "users": [jane["id"]]}, headers=auth_headers)
 
-    assert references.team_ids_of_user(session, jane["id"]) == {one["id"], two["id"]}
-    assert references.team_ids_of_user(session, UNKNOWN_ID) == set()
+    assert references.team_ids_of_user(connection, jane["id"]) == {one["id"], two["id"]}
+    assert references.team_ids_of_user(connection, UNKNOWN_ID) == set()
 
 
 def test_href_names_each_collection():

@@ -5,13 +5,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import Column, Table
+from sqlalchemy import Column, Connection, Table
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.orm import Session
 
 
 def insert_missing(
-    session: Session,
+    connection: Connection,
     table: Table,
     rows: Sequence[dict[str, Any]],
     key: Column[Any],
@@ -26,10 +25,10 @@ def insert_missing(
     """
     if not rows:
         return set()
-    dialect = sqlite if session.get_bind().dialect.name == "sqlite" else postgresql
+    dialect = sqlite if connection.dialect.name == "sqlite" else postgresql
     insert = dialect.insert(table).values(list(rows))
     if any_conflict:
         statement = insert.on_conflict_do_nothing()
     else:
         statement = insert.on_conflict_do_nothing(index_elements=[key])
-    return set(session.execute(statement.returning(key)).scalars())
+    return set(connection.execute(statement.returning(key)).scalars())

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Collection
 
-from sqlalchemy.orm import Session
+from sqlalchemy import Connection
 
 from mlmodel_emulator.auth.tokens import Principal
 from mlmodel_emulator.common.names import quote_name
@@ -17,11 +17,11 @@ def user_fqn(name: str) -> str:
     return quote_name(name.lower())
 
 
-def is_admin(session: Session, principal: Principal, admin_users: Collection[str]) -> bool:
+def is_admin(connection: Connection, principal: Principal, admin_users: Collection[str]) -> bool:
     """An admin is a user whose record says isAdmin, or one the settings name; never a bot."""
     if principal.is_bot:
         return False
-    user = repository.users.get_by_fqn(session, user_fqn(principal.name))
+    user = repository.users.get_by_fqn(connection, user_fqn(principal.name))
     if user is not None and user.get("isBot"):
         return False
     if principal.name.lower() in {name.lower() for name in admin_users}:
@@ -29,7 +29,9 @@ def is_admin(session: Session, principal: Principal, admin_users: Collection[str
     return user is not None and not user["deleted"] and bool(user.get("isAdmin"))
 
 
-def require_admin(session: Session, principal: Principal, admin_users: Collection[str]) -> None:
+def require_admin(
+    connection: Connection, principal: Principal, admin_users: Collection[str]
+) -> None:
     """CatalogExceptionMessage.notAdmin, as DefaultAuthorizer.authorizeAdmin answers."""
-    if not is_admin(session, principal, admin_users):
+    if not is_admin(connection, principal, admin_users):
         raise Forbidden(f"Principal: CatalogPrincipal{{name='{principal.name}'}} is not admin")

@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from dataclasses import replace
 from typing import Any, ClassVar, Final
 
-from sqlalchemy.orm import Session
+from sqlalchemy import Connection
 
 from mlmodel_emulator.common.versioning import FieldSpec
 from mlmodel_emulator.errors import BadRequest, EntityNotFound
@@ -68,7 +68,7 @@ class Classifications(Kind[CreateClassification]):
     )
     defaults: ClassVar[Mapping[str, Any]] = {"mutuallyExclusive": False, **_FLAG_DEFAULTS}
 
-    def prepare(self, session: Session, request: CreateClassification) -> Prepared:
+    def prepare(self, connection: Connection, request: CreateClassification) -> Prepared:
         return Prepared(
             name=request.name,
             fqn=self.lookup_fqn(request.name),
@@ -81,28 +81,28 @@ class Classifications(Kind[CreateClassification]):
             },
         )
 
-    def remove(self, session: Session, doc: Doc) -> None:
+    def remove(self, connection: Connection, doc: Doc) -> None:
         # ClassificationResource deletes recursively: the tags go with their classification.
-        repository.delete_tags_of_classification(session, doc["id"])
-        self.store.hard_delete(session, doc["id"])
+        repository.delete_tags_of_classification(connection, doc["id"])
+        self.store.hard_delete(connection, doc["id"])
 
-    def after_soft_delete(self, session: Session, doc: Doc, caller: Caller) -> None:
-        _set_tags_deleted(session, doc["id"], True, caller)
+    def after_soft_delete(self, connection: Connection, doc: Doc, caller: Caller) -> None:
+        _set_tags_deleted(connection, doc["id"], True, caller)
 
-    def after_restore(self, session: Session, doc: Doc, caller: Caller) -> None:
-        _set_tags_deleted(session, doc["id"], False, caller)
+    def after_restore(self, connection: Connection, doc: Doc, caller: Caller) -> None:
+        _set_tags_deleted(connection, doc["id"], False, caller)
 
 
 def _set_tags_deleted(
-    session: Session, classification_id: str, deleted: bool, caller: Caller
+    connection: Connection, classification_id: str, deleted: bool, caller: Caller
 ) -> None:
     """Soft-delete or restore every tag of a classification, each as a new version."""
     changed = []
-    for tag in repository.tags_of_classification(session, classification_id):
+    for tag in repository.tags_of_classification(connection, classification_id):
         updated = apply_change(TAGS, tag, {**tag, "deleted": deleted}, caller)
         if updated is not None:
             changed.append(updated)
-    repository.tags.replace_many(session, changed)
+    repository.tags.replace_many(connection, changed)
 
 
 class Tags(Kind[CreateTag]):
@@ -123,8 +123,8 @@ class Tags(Kind[CreateTag]):
         # A tag is found by its FQN as given, as TagRepository does (no quoting).
         return name
 
-    def prepare(self, session: Session, request: CreateTag) -> Prepared:
-        classification = classification_by_name(session, request.classification)
+    def prepare(self, connection: Connection, request: CreateTag) -> Prepared:
+        classification = classification_by_name(connection, request.classification)
         return Prepared(
             name=request.name,
             fqn=tag_fqn(classification["fullyQualifiedName"], request.name),
@@ -138,10 +138,10 @@ class Tags(Kind[CreateTag]):
             },
         )
 
-    def expand(self, session: Session, docs: list[Doc]) -> list[Doc]:
+    def expand(self, connection: Connection, docs: list[Doc]) -> list[Doc]:
         """Tags with their classification's reference as it is now (displayName, deleted)."""
         ids = {doc["classification"]["id"] for doc in docs}
-        parents = repository.classifications.get_many_by_id(session, ids)
+        parents = repository.classifications.get_many_by_id(connection, ids)
         return [
             {
                 **doc,
@@ -151,24 +151,24 @@ class Tags(Kind[CreateTag]):
         ]
 
 
-def classification_by_name(session: Session, name: str) -> Doc:
+def classification_by_name(connection: Connection, name: str) -> Doc:
     """A classification that is not deleted, by its name or FQN (404 otherwise)."""
     fqn = CLASSIFICATIONS.lookup_fqn(name)
-    classification = repository.classifications.get_by_fqn(session, fqn)
+    classification = repository.classifications.get_by_fqn(connection, fqn)
     if classification is None or classification["deleted"]:
         raise EntityNotFound(CLASSIFICATION, name)
     return classification
 
 
-def list_tags(session: Session, parent: str | None, query: ListQuery) -> Page:
+def list_tags(connection: Connection, parent: str | None, query: ListQuery) -> Page:
     """GET /tags: all tags, or those of the classification `parent` names (none if unknown)."""
     if parent is not None:
         classification = repository.classifications.get_by_fqn(
-            session, CLASSIFICATIONS.lookup_fqn(parent)
+            connection, CLASSIFICATIONS.lookup_fqn(parent)
         )
         in_parent = repository.in_classification(classification["id"] if classification else "")
         query = replace(query, filters=[*query.filters, in_parent])
-    return list_page(session, TAGS, query)
+    return list_page(connection, TAGS, query)
 
 
 CLASSIFICATIONS: Final = Classifications()

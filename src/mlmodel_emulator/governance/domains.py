@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Final
 
-from sqlalchemy.orm import Session
+from sqlalchemy import Connection
 
 from mlmodel_emulator.common.versioning import FieldSpec
 from mlmodel_emulator.governance import repository
@@ -20,7 +20,7 @@ class Domains(Kind[CreateDomain]):
     store = repository.domains
     tracked = (*COMMON_TRACKED, FieldSpec("domainType", "scalar"))
 
-    def prepare(self, session: Session, request: CreateDomain) -> Prepared:
+    def prepare(self, connection: Connection, request: CreateDomain) -> Prepared:
         return Prepared(
             name=request.name,
             fqn=self.lookup_fqn(request.name),

@@ -7,8 +7,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, Final, Generic, TypeVar
 
-from sqlalchemy import ColumnElement
-from sqlalchemy.orm import Session
+from sqlalchemy import ColumnElement, Connection
 
 from mlmodel_emulator.auth.tokens import Principal
 from mlmodel_emulator.common import versioning
@@ -103,20 +102,20 @@ class Kind(Generic[R]):
         """The FQN a /name/{fqn} path names: a name holding a dot is quoted first."""
         return quote_name(name)
 
-    def prepare(self, session: Session, request: R) -> Prepared:
+    def prepare(self, connection: Connection, request: R) -> Prepared:
         """Check a create request against the database: its FQN, the entities it names."""
         raise NotImplementedError
 
-    def expand(self, session: Session, docs: list[Doc]) -> list[Doc]:
+    def expand(self, connection: Connection, docs: list[Doc]) -> list[Doc]:
         """The documents as answered: relation fields filled from their tables."""
         return docs
 
-    def save_links(self, session: Session, entity_id: str, links: list[Doc]) -> None:
+    def save_links(self, connection: Connection, entity_id: str, links: list[Doc]) -> None:
         """Store the relation field of an entity."""
 
-    def remove(self, session: Session, doc: Doc) -> None:
+    def remove(self, connection: Connection, doc: Doc) -> None:
         """Hard-delete an entity and whatever hangs off it."""
-        self.store.hard_delete(session, doc["id"])
+        self.store.hard_delete(connection, doc["id"])
 
     def check_deletable(self, doc: Doc) -> None:
         """EntityRepository.checkSystemEntityDeletion: what the system provides stays."""
@@ -125,10 +124,10 @@ class Kind(Generic[R]):
                 f"System entity [{doc['name']}] of type {self.entity_type} can not be deleted."
             )
 
-    def after_soft_delete(self, session: Session, doc: Doc, caller: Caller) -> None:
+    def after_soft_delete(self, connection: Connection, doc: Doc, caller: Caller) -> None:
         """Soft-delete the entity's children."""
 
-    def after_restore(self, session: Session, doc: Doc, caller: Caller) -> None:
+    def after_restore(self, connection: Connection, doc: Doc, caller: Caller) -> None:
         """Restore the entity's children."""
 
 
@@ -150,13 +149,13 @@ def by_name(refs: Iterable[Doc]) -> list[Doc]:
 
 
 def references_by_id(
-    session: Session, store: EntityStore, entity_type: str, ids: Sequence[str]
+    connection: Connection, store: EntityStore, entity_type: str, ids: Sequence[str]
 ) -> list[Doc]:
     """References to the entities of these ids, sorted by name, in one statement.
 
     The first id that names no entity (soft-deleted ones count) is a 404.
     """
-    found = store.get_many_by_id(session, ids)
+    found = store.get_many_by_id(connection, ids)
     for entity_id in ids:
         if entity_id not in found:
             raise EntityNotFound(entity_type, entity_id)
@@ -230,48 +229,50 @@ def apply_change(kind: Kind[Any], original: Doc, changed: Doc, caller: Caller) -
 # ---------------------------------------------------------------------------- writes
 
 
-def create(session: Session, kind: Kind[R], request: R, *, caller: Caller) -> Doc:
+def create(connection: Connection, kind: Kind[R], request: R, *, caller: Caller) -> Doc:
     """POST: a new entity, or 409 when its name (or a user's email) is taken."""
-    access.require_admin(session, caller.principal, caller.admin_users)
+    access.require_admin(connection, caller.principal, caller.admin_users)
     _checked(request)
-    prepared = kind.prepare(session, request)
+    prepared = kind.prepare(connection, request)
     doc = new_doc(kind, prepared, caller)
-    if not kind.store.add(session, _stored(kind, doc)):
+    if not kind.store.add(connection, _stored(kind, doc)):
         raise EntityAlreadyExists()
     if prepared.links:
-        kind.save_links(session, doc["id"], prepared.links)
+        kind.save_links(connection, doc["id"], prepared.links)
     return doc
 
 
-def create_or_update(session: Session, kind: Kind[R], request: R, *, caller: Caller) -> Upsert:
+def create_or_update(
+    connection: Connection, kind: Kind[R], request: R, *, caller: Caller
+) -> Upsert:
     """PUT: create the entity if its name is free, else update it."""
-    access.require_admin(session, caller.principal, caller.admin_users)
+    access.require_admin(connection, caller.principal, caller.admin_users)
     _checked(request)
-    prepared = kind.prepare(session, request)
-    stored = kind.store.get_by_fqn(session, prepared.fqn, for_update=True)
+    prepared = kind.prepare(connection, request)
+    stored = kind.store.get_by_fqn(connection, prepared.fqn, for_update=True)
     if stored is None:
         doc = new_doc(kind, prepared, caller)
-        if kind.store.add(session, _stored(kind, doc)):
+        if kind.store.add(connection, _stored(kind, doc)):
             if prepared.links:
-                kind.save_links(session, doc["id"], prepared.links)
+                kind.save_links(connection, doc["id"], prepared.links)
             return Upsert(doc=doc, change=CREATED)
         # Another request created it between our read and our insert: update that one.
-        stored = kind.store.get_by_fqn(session, prepared.fqn, for_update=True)
+        stored = kind.store.get_by_fqn(connection, prepared.fqn, for_update=True)
         if stored is None:
             # Not the name but another unique column (a user's email) is taken.
             raise EntityAlreadyExists()
     if stored["name"] != prepared.name:
         # Two names that quote to one FQN ('a.b' and '"a.b"') cannot both exist.
         raise EntityAlreadyExists()
-    (original,) = kind.expand(session, [stored])
+    (original,) = kind.expand(connection, [stored])
     updated = apply_change(kind, original, _merged(kind, original, prepared), caller)
     if updated is None:
         return Upsert(doc=original, change=NO_CHANGE)
-    kind.store.replace_many(session, [_stored(kind, updated)])
+    kind.store.replace_many(connection, [_stored(kind, updated)])
     if prepared.links is not None:
-        kind.save_links(session, updated["id"], prepared.links)
+        kind.save_links(connection, updated["id"], prepared.links)
     if original["deleted"]:
-        kind.after_restore(session, updated, caller)
+        kind.after_restore(connection, updated, caller)
     return Upsert(doc=updated, change=UPDATED)
 
 
@@ -284,42 +285,42 @@ class Deleted:
 
 
 def delete(
-    session: Session, kind: Kind[Any], stored: Doc, *, hard: bool, caller: Caller
+    connection: Connection, kind: Kind[Any], stored: Doc, *, hard: bool, caller: Caller
 ) -> Deleted:
     """Soft-delete (deleted=true, a new version) or hard-delete (the row goes) an entity."""
     kind.check_deletable(stored)
-    (original,) = kind.expand(session, [stored])
+    (original,) = kind.expand(connection, [stored])
     if hard:
-        kind.remove(session, stored)
+        kind.remove(connection, stored)
         return Deleted(doc=original, change=DELETED)
     updated = apply_change(kind, original, {**original, "deleted": True}, caller)
     if updated is not None:
-        kind.store.replace_many(session, [_stored(kind, updated)])
-        kind.after_soft_delete(session, updated, caller)
+        kind.store.replace_many(connection, [_stored(kind, updated)])
+        kind.after_soft_delete(connection, updated, caller)
     return Deleted(doc=updated or original, change=SOFT_DELETED)
 
 
 def delete_by_id(
-    session: Session, kind: Kind[Any], entity_id: str, *, hard: bool, caller: Caller
+    connection: Connection, kind: Kind[Any], entity_id: str, *, hard: bool, caller: Caller
 ) -> Deleted:
     """DELETE /{id}; a soft-deleted entity can be deleted again (hard) or stays as it is."""
-    access.require_admin(session, caller.principal, caller.admin_users)
-    stored = kind.store.get_by_id(session, entity_id, for_update=True)
+    access.require_admin(connection, caller.principal, caller.admin_users)
+    stored = kind.store.get_by_id(connection, entity_id, for_update=True)
     if stored is None:
         raise EntityNotFound(kind.entity_type, entity_id)
-    return delete(session, kind, stored, hard=hard, caller=caller)
+    return delete(connection, kind, stored, hard=hard, caller=caller)
 
 
 def delete_by_name(
-    session: Session, kind: Kind[Any], name: str, *, hard: bool, caller: Caller
+    connection: Connection, kind: Kind[Any], name: str, *, hard: bool, caller: Caller
 ) -> Deleted:
     """DELETE /name/{fqn}."""
-    access.require_admin(session, caller.principal, caller.admin_users)
+    access.require_admin(connection, caller.principal, caller.admin_users)
     fqn = kind.lookup_fqn(name)
-    stored = kind.store.get_by_fqn(session, fqn, for_update=True)
+    stored = kind.store.get_by_fqn(connection, fqn, for_update=True)
     if stored is None:
         raise EntityNotFound(kind.entity_type, fqn)
-    return delete(session, kind, stored, hard=hard, caller=caller)
+    return delete(connection, kind, stored, hard=hard, caller=caller)
 
 
 # ---------------------------------------------------------------------------- reads
@@ -333,19 +334,19 @@ def _included(doc: Doc, include: str) -> bool:
     return True
 
 
-def get_by_id(session: Session, kind: Kind[Any], entity_id: str, *, include: str) -> Doc:
-    doc = kind.store.get_by_id(session, entity_id)
+def get_by_id(connection: Connection, kind: Kind[Any], entity_id: str, *, include: str) -> Doc:
+    doc = kind.store.get_by_id(connection, entity_id)
     if doc is None or not _included(doc, include):
         raise EntityNotFound(kind.entity_type, entity_id)
-    return kind.expand(session, [doc])[0]
+    return kind.expand(connection, [doc])[0]
 
 
-def get_by_name(session: Session, kind: Kind[Any], name: str, *, include: str) -> Doc:
+def get_by_name(connection: Connection, kind: Kind[Any], name: str, *, include: str) -> Doc:
     fqn = kind.lookup_fqn(name)
-    doc = kind.store.get_by_fqn(session, fqn)
+    doc = kind.store.get_by_fqn(connection, fqn)
     if doc is None or not _included(doc, include):
         raise EntityNotFound(kind.entity_type, fqn)
-    return kind.expand(session, [doc])[0]
+    return kind.expand(connection, [doc])[0]
 
 
 def _cursor(doc: Doc) -> str:
@@ -361,16 +362,16 @@ class ListQuery:
     filters: Sequence[ColumnElement[bool]] = field(default=())
 
 
-def list_page(session: Session, kind: Kind[Any], query: ListQuery) -> Page:
+def list_page(connection: Connection, kind: Kind[Any], query: ListQuery) -> Page:
     """One page in (name, id) order, with OpenMetadata's cursors (om-api §2.9)."""
     if query.before is not None and query.after is not None:
         raise BadRequest("Only one of before or after query parameter allowed")
     before, after = decode_cursor(query.before), decode_cursor(query.after)
-    total = kind.store.count(session, query.include, *query.filters)
+    total = kind.store.count(connection, query.include, *query.filters)
     if query.limit == 0:
         return Page(docs=[], paging={"total": total})
     rows = kind.store.list_page(
-        session,
+        connection,
         *query.filters,
         include=query.include,
         limit=query.limit + 1,
@@ -391,7 +392,7 @@ def list_page(session: Session, kind: Kind[Any], query: ListQuery) -> Page:
             paging["after"] = _cursor(rows[-1])
         if after is not None and rows:
             paging["before"] = _cursor(rows[0])
-    return Page(docs=kind.expand(session, rows), paging=paging)
+    return Page(docs=kind.expand(connection, rows), paging=paging)
 
 
 # ---------------------------------------------------------------------------- answers

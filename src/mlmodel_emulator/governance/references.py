@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any, Final
 
-from sqlalchemy.orm import Session
+from sqlalchemy import Connection
 
 from mlmodel_emulator.common.names import quote_name
 from mlmodel_emulator.errors import BadRequest, EntityNotFound
@@ -27,7 +27,7 @@ __all__ = [
 
 Doc = dict[str, Any]
 
-# Every function takes the caller's Session and costs one statement per entity type, whatever
+# Every function takes the caller's Connection and costs one statement per entity type, whatever
 # the number of references. References come back without `href`: the caller, which knows the
 # request's base URL, adds it with href(base_url, ref["type"], ref["id"]).
 
@@ -50,7 +50,7 @@ def _ids_of(refs: Sequence[Doc], entity_type: str) -> set[str]:
     return {str(ref["id"]).lower() for ref in refs if ref.get("type") == entity_type}
 
 
-def resolve_owners(session: Session, refs: list[dict[str, Any]]) -> list[dict[str, Any]]:
+def resolve_owners(connection: Connection, refs: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """Owners as EntityRepository.validateOwners checks them, in the order given.
 
     A team must exist and be of type Group; a user must exist (soft-deleted ones count,
@@ -58,8 +58,8 @@ def resolve_owners(session: Session, refs: list[dict[str, Any]]) -> list[dict[st
     `{id, type, name, fullyQualifiedName, displayName?, deleted}` references sorted by
     name, each owner once.
     """
-    users = repository.users.get_many_by_id(session, _ids_of(refs, "user"))
-    teams = repository.teams.get_many_by_id(session, _ids_of(refs, "team"))
+    users = repository.users.get_many_by_id(connection, _ids_of(refs, "user"))
+    teams = repository.teams.get_many_by_id(connection, _ids_of(refs, "team"))
     owners: dict[tuple[str, str], Doc] = {}
     for ref in refs:
         entity_type, entity_id = ref.get("type"), str(ref.get("id"))
@@ -86,7 +86,7 @@ def resolve_owners(session: Session, refs: list[dict[str, Any]]) -> list[dict[st
     return by_name(owners.values())
 
 
-def resolve_domains(session: Session, fqns: list[str]) -> list[dict[str, Any]]:
+def resolve_domains(connection: Connection, fqns: list[str]) -> list[dict[str, Any]]:
     """Domains by FQN, as a create request names them; each must exist and not be deleted.
 
     A name holding a dot is also tried quoted, as GET /domains/name/{fqn} does. Returns
@@ -94,7 +94,7 @@ def resolve_domains(session: Session, fqns: list[str]) -> list[dict[str, Any]]:
     the order given, each domain once.
     """
     found = repository.domains.get_many_by_fqn(
-        session, {candidate for fqn in fqns for candidate in (fqn, quote_name(fqn))}
+        connection, {candidate for fqn in fqns for candidate in (fqn, quote_name(fqn))}
     )
     domains: dict[str, Doc] = {}
     for fqn in fqns:
@@ -105,9 +105,9 @@ def resolve_domains(session: Session, fqns: list[str]) -> list[dict[str, Any]]:
     return list(domains.values())
 
 
-def domain_id_by_fqn(session: Session, fqn: str) -> str:
+def domain_id_by_fqn(connection: Connection, fqn: str) -> str:
     """The id of a domain that is not deleted, for a `?domain=<fqn>` list filter (404 else)."""
-    (domain,) = resolve_domains(session, [fqn])
+    (domain,) = resolve_domains(connection, [fqn])
     return str(domain["id"])
 
 
@@ -126,7 +126,7 @@ def _from_tag(label: Doc, tag: Doc) -> Doc:
     return copied
 
 
-def resolve_tags(session: Session, labels: list[dict[str, Any]]) -> list[dict[str, Any]]:
+def resolve_tags(connection: Connection, labels: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """Tag labels checked as EntityRepository.validateTags does, then filled from their tags.
 
     In this order: every tag must exist and not be deleted (404; a Glossary label is a
@@ -140,7 +140,7 @@ def resolve_tags(session: Session, labels: list[dict[str, Any]]) -> list[dict[st
         filled = _label(label)
         unique.setdefault(filled["tagFQN"], filled)
     wanted = [fqn for fqn, label in unique.items() if label["source"] != "Glossary"]
-    tags = repository.tags.get_many_by_fqn(session, wanted)
+    tags = repository.tags.get_many_by_fqn(connection, wanted)
     for fqn, label in unique.items():
         if label["source"] == "Glossary":
             raise EntityNotFound("glossaryTerm", fqn)
@@ -148,7 +148,7 @@ def resolve_tags(session: Session, labels: list[dict[str, Any]]) -> list[dict[st
         if tag is None or tag["deleted"]:
             raise EntityNotFound("tag", fqn)
     parents = repository.classifications.get_many_by_id(
-        session, {tag["classification"]["id"] for tag in tags.values()}
+        connection, {tag["classification"]["id"] for tag in tags.values()}
     )
 
     seen: dict[str, str] = {}
@@ -170,7 +170,7 @@ def resolve_tags(session: Session, labels: list[dict[str, Any]]) -> list[dict[st
     )
 
 
-def refresh_references(session: Session, refs: list[dict[str, Any]]) -> list[dict[str, Any]]:
+def refresh_references(connection: Connection, refs: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """Stored user, team and domain references, as their entities are now.
 
     name, fullyQualifiedName, displayName and deleted are read again by id; a reference
@@ -178,7 +178,7 @@ def refresh_references(session: Session, refs: list[dict[str, Any]]) -> list[dic
     kept.
     """
     current = {
-        entity_type: store.get_many_by_id(session, _ids_of(refs, entity_type))
+        entity_type: store.get_many_by_id(connection, _ids_of(refs, entity_type))
         for entity_type, store in _STORES.items()
     }
     refreshed: list[Doc] = []
@@ -195,7 +195,7 @@ def refresh_references(session: Session, refs: list[dict[str, Any]]) -> list[dic
     return refreshed
 
 
-def refresh_tags(session: Session, labels: list[dict[str, Any]]) -> list[dict[str, Any]]:
+def refresh_tags(connection: Connection, labels: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """Stored tag labels, as their tags are now.
 
     name, displayName, description and style are read again by tagFQN; a label whose tag
@@ -203,7 +203,7 @@ def refresh_tags(session: Session, labels: list[dict[str, Any]]) -> list[dict[st
     are kept.
     """
     classified = [label["tagFQN"] for label in labels if label.get("source") != "Glossary"]
-    tags = repository.tags.get_many_by_fqn(session, classified)
+    tags = repository.tags.get_many_by_fqn(connection, classified)
     refreshed: list[Doc] = []
     for label in labels:
         if label.get("source") == "Glossary":
@@ -213,14 +213,14 @@ def refresh_tags(session: Session, labels: list[dict[str, Any]]) -> list[dict[st
     return refreshed
 
 
-def get_user_by_name(session: Session, name: str) -> dict[str, Any] | None:
+def get_user_by_name(connection: Connection, name: str) -> dict[str, Any] | None:
     """The stored user document (isAdmin, isBot, deleted, ...) of a login name, any case.
 
     None when there is no such user; a soft-deleted user is returned too.
     """
-    return repository.users.get_by_fqn(session, access.user_fqn(name))
+    return repository.users.get_by_fqn(connection, access.user_fqn(name))
 
 
-def team_ids_of_user(session: Session, user_id: str) -> set[str]:
+def team_ids_of_user(connection: Connection, user_id: str) -> set[str]:
     """The ids of the teams a user is in (team.users and user.teams are one relation here)."""
-    return set(repository.team_ids_of_users(session, [user_id]).get(user_id, []))
+    return set(repository.team_ids_of_users(connection, [user_id]).get(user_id, []))

@@ -8,6 +8,7 @@ from typing import Any, cast
 
 from sqlalchemy import (
     ColumnElement,
+    Connection,
     Table,
     and_,
     bindparam,
@@ -19,7 +20,6 @@ from sqlalchemy import (
     update,
 )
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
 
 from mlmodel_emulator.common import versioning
 from mlmodel_emulator.common.paging import Cursor
@@ -71,50 +71,52 @@ class EntityStore:
         return None
 
     def get_by_id(
-        self, session: Session, entity_id: str, *, for_update: bool = False
+        self, connection: Connection, entity_id: str, *, for_update: bool = False
     ) -> Doc | None:
         statement = select(self.table.c.doc).where(self.table.c.id == entity_id)
         if for_update:
             statement = statement.with_for_update()
-        doc: Doc | None = session.execute(statement).scalar_one_or_none()
+        doc: Doc | None = connection.execute(statement).scalar_one_or_none()
         return doc
 
-    def get_by_fqn(self, session: Session, fqn: str, *, for_update: bool = False) -> Doc | None:
+    def get_by_fqn(
+        self, connection: Connection, fqn: str, *, for_update: bool = False
+    ) -> Doc | None:
         statement = select(self.table.c.doc).where(self.table.c.fqn == fqn)
         if for_update:
             statement = statement.with_for_update()
-        doc: Doc | None = session.execute(statement).scalar_one_or_none()
+        doc: Doc | None = connection.execute(statement).scalar_one_or_none()
         return doc
 
-    def get_many_by_id(self, session: Session, ids: Collection[str]) -> dict[str, Doc]:
+    def get_many_by_id(self, connection: Connection, ids: Collection[str]) -> dict[str, Doc]:
         """Documents by id, in one statement; ids that match nothing are left out."""
         if not ids:
             return {}
         statement = select(self.table.c.doc).where(self.table.c.id.in_(set(ids)))
-        return {doc["id"]: doc for doc in session.execute(statement).scalars()}
+        return {doc["id"]: doc for doc in connection.execute(statement).scalars()}
 
-    def get_many_by_fqn(self, session: Session, fqns: Collection[str]) -> dict[str, Doc]:
+    def get_many_by_fqn(self, connection: Connection, fqns: Collection[str]) -> dict[str, Doc]:
         """Documents by FQN, in one statement; FQNs that match nothing are left out."""
         if not fqns:
             return {}
         statement = select(self.table.c.doc).where(self.table.c.fqn.in_(set(fqns)))
-        return {doc["fullyQualifiedName"]: doc for doc in session.execute(statement).scalars()}
+        return {doc["fullyQualifiedName"]: doc for doc in connection.execute(statement).scalars()}
 
-    def add(self, session: Session, doc: Doc) -> bool:
+    def add(self, connection: Connection, doc: Doc) -> bool:
         """Insert a new entity; False when its FQN (or another unique column) is taken."""
-        return bool(self.add_many(session, [doc]))
+        return bool(self.add_many(connection, [doc]))
 
-    def add_many(self, session: Session, docs: Sequence[Doc]) -> set[str]:
+    def add_many(self, connection: Connection, docs: Sequence[Doc]) -> set[str]:
         """Insert new entities in one statement; return the FQNs that were inserted.
 
         A row that collides with any unique column (FQN, a user's email) is skipped, even
         when another transaction inserted the colliding row meanwhile.
         """
         rows = [self.row(doc) for doc in docs]
-        inserted = insert_missing(session, self.table, rows, self.table.c.fqn, any_conflict=True)
+        inserted = insert_missing(connection, self.table, rows, self.table.c.fqn, any_conflict=True)
         return {str(fqn) for fqn in inserted}
 
-    def replace_many(self, session: Session, docs: Sequence[Doc]) -> None:
+    def replace_many(self, connection: Connection, docs: Sequence[Doc]) -> None:
         """Overwrite current documents (one executemany).
 
         409 when one takes a unique value (a user's email) that another entity holds.
@@ -128,17 +130,17 @@ class EntityStore:
             .values({key: bindparam("b_" + key) for key in self.row(docs[0]) if key != "id"})
         )
         try:
-            session.connection().execute(statement, rows)
+            connection.execute(statement, rows)
         except IntegrityError:
             raise EntityAlreadyExists() from None
 
-    def count(self, session: Session, include: str, *extra: ColumnElement[bool]) -> int:
+    def count(self, connection: Connection, include: str, *extra: ColumnElement[bool]) -> int:
         statement = select(func.count()).select_from(self.table).where(*self._conditions(include))
-        return int(session.execute(statement.where(*extra)).scalar_one())
+        return int(connection.execute(statement.where(*extra)).scalar_one())
 
     def list_page(
         self,
-        session: Session,
+        connection: Connection,
         *extra: ColumnElement[bool],
         include: str,
         limit: int,
@@ -160,10 +162,10 @@ class EntityStore:
             )
             order = (c.name.desc(), c.id.desc())
         statement = select(c.doc).where(*conditions).order_by(*order).limit(limit)
-        return list(session.execute(statement).scalars())
+        return list(connection.execute(statement).scalars())
 
-    def hard_delete(self, session: Session, entity_id: str) -> None:
-        session.execute(delete(self.table).where(self.table.c.id == entity_id))
+    def hard_delete(self, connection: Connection, entity_id: str) -> None:
+        connection.execute(delete(self.table).where(self.table.c.id == entity_id))
 
     def _conditions(self, include: str) -> list[ColumnElement[bool]]:
         condition = self.include_filter(include)
@@ -187,10 +189,10 @@ tags = EntityStore(cast(Table, TagRecord.__table__), _tag_columns)
 _members = cast(Table, TeamMemberRecord.__table__)
 
 
-def schema_ready(session: Session) -> bool:
+def schema_ready(connection: Connection) -> bool:
     """Whether the migration that made these tables has run."""
     return all(
-        inspect(session.connection()).has_table(store.table.name)
+        inspect(connection).has_table(store.table.name)
         for store in (users, teams, domains, classifications, tags)
     )
 
@@ -198,7 +200,7 @@ def schema_ready(session: Session) -> bool:
 # ---------------------------------------------------------------------------- team members
 
 
-def team_ids_of_users(session: Session, user_ids: Collection[str]) -> dict[str, list[str]]:
+def team_ids_of_users(connection: Connection, user_ids: Collection[str]) -> dict[str, list[str]]:
     """The teams each user is in, in one statement."""
     if not user_ids:
         return {}
@@ -206,12 +208,12 @@ def team_ids_of_users(session: Session, user_ids: Collection[str]) -> dict[str, 
         _members.c.user_id.in_(set(user_ids))
     )
     found: dict[str, list[str]] = {}
-    for user_id, team_id in session.execute(statement):
+    for user_id, team_id in connection.execute(statement):
         found.setdefault(user_id, []).append(team_id)
     return found
 
 
-def user_ids_of_teams(session: Session, team_ids: Collection[str]) -> dict[str, list[str]]:
+def user_ids_of_teams(connection: Connection, team_ids: Collection[str]) -> dict[str, list[str]]:
     """The users each team holds, in one statement."""
     if not team_ids:
         return {}
@@ -219,51 +221,51 @@ def user_ids_of_teams(session: Session, team_ids: Collection[str]) -> dict[str, 
         _members.c.team_id.in_(set(team_ids))
     )
     found: dict[str, list[str]] = {}
-    for team_id, user_id in session.execute(statement):
+    for team_id, user_id in connection.execute(statement):
         found.setdefault(team_id, []).append(user_id)
     return found
 
 
-def add_members(session: Session, pairs: Iterable[tuple[str, str]]) -> None:
+def add_members(connection: Connection, pairs: Iterable[tuple[str, str]]) -> None:
     """Put users in teams, as (team id, user id) pairs; a pair already there stays as it is."""
     rows = [{"team_id": team_id, "user_id": user_id} for team_id, user_id in set(pairs)]
-    insert_missing(session, _members, rows, _members.c.team_id, any_conflict=True)
+    insert_missing(connection, _members, rows, _members.c.team_id, any_conflict=True)
 
 
-def set_teams_of_user(session: Session, user_id: str, team_ids: Collection[str]) -> None:
+def set_teams_of_user(connection: Connection, user_id: str, team_ids: Collection[str]) -> None:
     """Make the user's teams exactly these."""
-    session.execute(
+    connection.execute(
         delete(_members).where(
             _members.c.user_id == user_id, _members.c.team_id.not_in(set(team_ids))
         )
     )
-    add_members(session, ((team_id, user_id) for team_id in team_ids))
+    add_members(connection, ((team_id, user_id) for team_id in team_ids))
 
 
-def set_users_of_team(session: Session, team_id: str, user_ids: Collection[str]) -> None:
+def set_users_of_team(connection: Connection, team_id: str, user_ids: Collection[str]) -> None:
     """Make the team's users exactly these."""
-    session.execute(
+    connection.execute(
         delete(_members).where(
             _members.c.team_id == team_id, _members.c.user_id.not_in(set(user_ids))
         )
     )
-    add_members(session, ((team_id, user_id) for user_id in user_ids))
+    add_members(connection, ((team_id, user_id) for user_id in user_ids))
 
 
-def remove_members_of_user(session: Session, user_id: str) -> None:
-    session.execute(delete(_members).where(_members.c.user_id == user_id))
+def remove_members_of_user(connection: Connection, user_id: str) -> None:
+    connection.execute(delete(_members).where(_members.c.user_id == user_id))
 
 
-def remove_members_of_team(session: Session, team_id: str) -> None:
-    session.execute(delete(_members).where(_members.c.team_id == team_id))
+def remove_members_of_team(connection: Connection, team_id: str) -> None:
+    connection.execute(delete(_members).where(_members.c.team_id == team_id))
 
 
 # ---------------------------------------------------------------------------- tags
 
 
-def tags_of_classification(session: Session, classification_id: str) -> list[Doc]:
+def tags_of_classification(connection: Connection, classification_id: str) -> list[Doc]:
     statement = select(tags.table.c.doc).where(tags.table.c.classification_id == classification_id)
-    return list(session.execute(statement).scalars())
+    return list(connection.execute(statement).scalars())
 
 
 def in_classification(classification_id: str) -> ColumnElement[bool]:
@@ -271,5 +273,7 @@ def in_classification(classification_id: str) -> ColumnElement[bool]:
     return tags.table.c.classification_id == classification_id
 
 
-def delete_tags_of_classification(session: Session, classification_id: str) -> None:
-    session.execute(delete(tags.table).where(tags.table.c.classification_id == classification_id))
+def delete_tags_of_classification(connection: Connection, classification_id: str) -> None:
+    connection.execute(
+        delete(tags.table).where(tags.table.c.classification_id == classification_id)
+    )

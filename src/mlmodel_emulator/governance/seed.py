@@ -12,7 +12,7 @@ from typing import Any, Final, TypeVar
 
 import yaml  # type: ignore[import-untyped]
 from pydantic import ValidationError
-from sqlalchemy.orm import Session
+from sqlalchemy import Connection
 
 from mlmodel_emulator.auth.tokens import Principal
 from mlmodel_emulator.common.api import ApiModel
@@ -269,7 +269,7 @@ def seed(database: Database, settings: Settings, *, now_ms: int) -> None:
     database.write(apply, bootstrap, caller=Caller(principal=SEEDER, now_ms=now_ms))
 
 
-def apply(session: Session, bootstrap: Bootstrap, *, caller: Caller) -> None:
+def apply(connection: Connection, bootstrap: Bootstrap, *, caller: Caller) -> None:
     """The built-ins, then the bootstrap file, in one transaction; one INSERT per table."""
 
     def entries(section: str, builtins: Sequence[ApiModel] = ()) -> list[Entry]:
@@ -277,17 +277,19 @@ def apply(session: Session, bootstrap: Bootstrap, *, caller: Caller) -> None:
         return [*made, *bootstrap.entries(section)]
 
     _create_missing(
-        session,
+        connection,
         bootstrap,
         CLASSIFICATIONS,
         entries("classifications", BUILTIN_CLASSIFICATIONS),
         caller,
     )
-    _create_missing(session, bootstrap, TAGS, entries("tags", BUILTIN_TAGS), caller)
-    _create_missing(session, bootstrap, DOMAINS, entries("domains"), caller)
-    new_teams = _create_missing(session, bootstrap, TEAMS, entries("teams"), caller)
-    new_users = _create_missing(session, bootstrap, USERS, entries("users", BUILTIN_USERS), caller)
-    _add_members(session, bootstrap, new_teams, new_users)
+    _create_missing(connection, bootstrap, TAGS, entries("tags", BUILTIN_TAGS), caller)
+    _create_missing(connection, bootstrap, DOMAINS, entries("domains"), caller)
+    new_teams = _create_missing(connection, bootstrap, TEAMS, entries("teams"), caller)
+    new_users = _create_missing(
+        connection, bootstrap, USERS, entries("users", BUILTIN_USERS), caller
+    )
+    _add_members(connection, bootstrap, new_teams, new_users)
 
 
 def _fail(bootstrap: Bootstrap, where: str, message: str) -> BootstrapError:
@@ -295,7 +297,7 @@ def _fail(bootstrap: Bootstrap, where: str, message: str) -> BootstrapError:
 
 
 def _create_missing(
-    session: Session,
+    connection: Connection,
     bootstrap: Bootstrap,
     kind: Kind[Any],
     entries: Sequence[Entry],
@@ -305,17 +307,17 @@ def _create_missing(
     docs: dict[str, tuple[Entry, Doc]] = {}
     for entry in entries:
         try:
-            prepared = kind.prepare(session, entry.request)
+            prepared = kind.prepare(connection, entry.request)
         except ApiError as exc:
             raise _fail(bootstrap, entry.where, exc.message) from None
         # The first of two entries with one name wins, as the first of two requests would.
         docs.setdefault(prepared.fqn, (entry, new_doc(kind, prepared, caller)))
-    inserted = kind.store.add_many(session, [doc for _, doc in docs.values()])
+    inserted = kind.store.add_many(connection, [doc for _, doc in docs.values()])
     return {fqn: (entry, doc["id"]) for fqn, (entry, doc) in docs.items() if fqn in inserted}
 
 
 def _add_members(
-    session: Session,
+    connection: Connection,
     bootstrap: Bootstrap,
     new_teams: Mapping[str, tuple[Entry, str]],
     new_users: Mapping[str, tuple[Entry, str]],
@@ -323,16 +325,16 @@ def _add_members(
     """Memberships the file gives for the teams and users this start created."""
     pairs: list[tuple[str, str]] = []
     for entry, team_id in new_teams.values():
-        for user_id in _ids(session, bootstrap, entry, USERS, access.user_fqn):
+        for user_id in _ids(connection, bootstrap, entry, USERS, access.user_fqn):
             pairs.append((team_id, user_id))
     for entry, user_id in new_users.values():
-        for team_id in _ids(session, bootstrap, entry, TEAMS, TEAMS.lookup_fqn):
+        for team_id in _ids(connection, bootstrap, entry, TEAMS, TEAMS.lookup_fqn):
             pairs.append((team_id, user_id))
-    repository.add_members(session, pairs)
+    repository.add_members(connection, pairs)
 
 
 def _ids(
-    session: Session,
+    connection: Connection,
     bootstrap: Bootstrap,
     entry: Entry,
     kind: Kind[Any],
@@ -342,9 +344,9 @@ def _ids(
     ids = []
     for member in entry.members:
         try:
-            doc = kind.store.get_by_id(session, str(uuid.UUID(member)))
+            doc = kind.store.get_by_id(connection, str(uuid.UUID(member)))
         except ValueError:
-            doc = kind.store.get_by_fqn(session, fqn_of(member))
+            doc = kind.store.get_by_fqn(connection, fqn_of(member))
         if doc is None:
             raise _fail(bootstrap, entry.where, f"{kind.entity_type} {member} not found")
         ids.append(doc["id"])

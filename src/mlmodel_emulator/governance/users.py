@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any, ClassVar, Final
 
-from sqlalchemy.orm import Session
+from sqlalchemy import Connection
 
 from mlmodel_emulator.common.versioning import FieldSpec
 from mlmodel_emulator.governance import access, repository
@@ -26,7 +26,7 @@ TEAM: Final = "team"
 
 
 def _expand(
-    session: Session,
+    connection: Connection,
     docs: list[Doc],
     relation: str,
     linked: Mapping[str, list[str]],
@@ -34,7 +34,7 @@ def _expand(
     entity_type: str,
 ) -> list[Doc]:
     """Fill a relation field from team_member: one statement for the pairs, one for the docs."""
-    others = store.get_many_by_id(session, {id_ for ids in linked.values() for id_ in ids})
+    others = store.get_many_by_id(connection, {id_ for ids in linked.values() for id_ in ids})
     return [
         {
             **doc,
@@ -66,13 +66,13 @@ class Users(Kind[CreateUser]):
     def lookup_fqn(self, name: str) -> str:
         return access.user_fqn(name)
 
-    def prepare(self, session: Session, request: CreateUser) -> Prepared:
+    def prepare(self, connection: Connection, request: CreateUser) -> Prepared:
         # UserMapper keeps the name and the email lower-case.
         name = request.name.lower()
         links = None
         if request.teams is not None:
             ids = [str(team_id) for team_id in request.teams]
-            links = references_by_id(session, repository.teams, TEAM, ids)
+            links = references_by_id(connection, repository.teams, TEAM, ids)
         return Prepared(
             name=name,
             fqn=access.user_fqn(name),
@@ -86,16 +86,16 @@ class Users(Kind[CreateUser]):
             links=links,
         )
 
-    def expand(self, session: Session, docs: list[Doc]) -> list[Doc]:
-        linked = repository.team_ids_of_users(session, [doc["id"] for doc in docs])
-        return _expand(session, docs, "teams", linked, repository.teams, TEAM)
+    def expand(self, connection: Connection, docs: list[Doc]) -> list[Doc]:
+        linked = repository.team_ids_of_users(connection, [doc["id"] for doc in docs])
+        return _expand(connection, docs, "teams", linked, repository.teams, TEAM)
 
-    def save_links(self, session: Session, entity_id: str, links: list[Doc]) -> None:
-        repository.set_teams_of_user(session, entity_id, [ref["id"] for ref in links])
+    def save_links(self, connection: Connection, entity_id: str, links: list[Doc]) -> None:
+        repository.set_teams_of_user(connection, entity_id, [ref["id"] for ref in links])
 
-    def remove(self, session: Session, doc: Doc) -> None:
-        repository.remove_members_of_user(session, doc["id"])
-        self.store.hard_delete(session, doc["id"])
+    def remove(self, connection: Connection, doc: Doc) -> None:
+        repository.remove_members_of_user(connection, doc["id"])
+        self.store.hard_delete(connection, doc["id"])
 
 
 class Teams(Kind[CreateTeam]):
@@ -113,11 +113,11 @@ class Teams(Kind[CreateTeam]):
     relation = "users"
     reference_fields = ("users",)
 
-    def prepare(self, session: Session, request: CreateTeam) -> Prepared:
+    def prepare(self, connection: Connection, request: CreateTeam) -> Prepared:
         links = None
         if request.users is not None:
             ids = [str(user_id) for user_id in request.users]
-            links = references_by_id(session, repository.users, USER, ids)
+            links = references_by_id(connection, repository.users, USER, ids)
         return Prepared(
             name=request.name,
             fqn=self.lookup_fqn(request.name),
@@ -130,16 +130,16 @@ class Teams(Kind[CreateTeam]):
             links=links,
         )
 
-    def expand(self, session: Session, docs: list[Doc]) -> list[Doc]:
-        linked = repository.user_ids_of_teams(session, [doc["id"] for doc in docs])
-        return _expand(session, docs, "users", linked, repository.users, USER)
+    def expand(self, connection: Connection, docs: list[Doc]) -> list[Doc]:
+        linked = repository.user_ids_of_teams(connection, [doc["id"] for doc in docs])
+        return _expand(connection, docs, "users", linked, repository.users, USER)
 
-    def save_links(self, session: Session, entity_id: str, links: list[Doc]) -> None:
-        repository.set_users_of_team(session, entity_id, [ref["id"] for ref in links])
+    def save_links(self, connection: Connection, entity_id: str, links: list[Doc]) -> None:
+        repository.set_users_of_team(connection, entity_id, [ref["id"] for ref in links])
 
-    def remove(self, session: Session, doc: Doc) -> None:
-        repository.remove_members_of_team(session, doc["id"])
-        self.store.hard_delete(session, doc["id"])
+    def remove(self, connection: Connection, doc: Doc) -> None:
+        repository.remove_members_of_team(connection, doc["id"])
+        self.store.hard_delete(connection, doc["id"])
 
 
 USERS: Final = Users()

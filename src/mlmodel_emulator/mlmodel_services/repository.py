@@ -5,9 +5,19 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from typing import Any, cast
 
-from sqlalchemy import ColumnElement, Table, and_, bindparam, delete, func, or_, select, update
+from sqlalchemy import (
+    ColumnElement,
+    Connection,
+    Table,
+    and_,
+    bindparam,
+    delete,
+    func,
+    or_,
+    select,
+    update,
+)
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.orm import Session
 
 from mlmodel_emulator.common import versioning
 from mlmodel_emulator.common.paging import Cursor
@@ -54,36 +64,38 @@ _BY_ID_LOCKED = _BY_ID.with_for_update()
 _BY_FQN_LOCKED = _BY_FQN.with_for_update()
 
 
-def get_by_id(session: Session, entity_id: str, *, for_update: bool = False) -> Doc | None:
+def get_by_id(connection: Connection, entity_id: str, *, for_update: bool = False) -> Doc | None:
     statement = _BY_ID_LOCKED if for_update else _BY_ID
-    doc: Doc | None = session.execute(statement, {"key": entity_id}).scalar_one_or_none()
+    doc: Doc | None = connection.execute(statement, {"key": entity_id}).scalar_one_or_none()
     return doc
 
 
-def get_by_fqn(session: Session, fqn: str, *, for_update: bool = False) -> Doc | None:
+def get_by_fqn(connection: Connection, fqn: str, *, for_update: bool = False) -> Doc | None:
     statement = _BY_FQN_LOCKED if for_update else _BY_FQN
-    doc: Doc | None = session.execute(statement, {"key": fqn}).scalar_one_or_none()
+    doc: Doc | None = connection.execute(statement, {"key": fqn}).scalar_one_or_none()
     return doc
 
 
-def get_many_by_fqn(session: Session, fqns: Iterable[str]) -> dict[str, Doc]:
+def get_many_by_fqn(connection: Connection, fqns: Iterable[str]) -> dict[str, Doc]:
     """Current documents by FQN, locked for update, in one statement."""
     # Locked in FQN order, the order every writer follows, so that writers cannot deadlock.
     statement = select(_c.doc).where(_c.fqn.in_(set(fqns))).order_by(_c.fqn).with_for_update()
-    return {doc["fullyQualifiedName"]: doc for doc in session.execute(statement).scalars()}
+    return {doc["fullyQualifiedName"]: doc for doc in connection.execute(statement).scalars()}
 
 
-def add(session: Session, doc: Doc) -> bool:
+def add(connection: Connection, doc: Doc) -> bool:
     """Insert a new entity; False when its FQN is taken (by anyone, even concurrently)."""
-    return bool(insert_missing(session, _services, [_row(doc)], _c.fqn))
+    return bool(insert_missing(connection, _services, [_row(doc)], _c.fqn))
 
 
-def add_many(session: Session, docs: Sequence[Doc]) -> set[str]:
+def add_many(connection: Connection, docs: Sequence[Doc]) -> set[str]:
     """Insert new entities in one statement; return the FQNs that were inserted."""
-    return {str(fqn) for fqn in insert_missing(session, _services, [_row(d) for d in docs], _c.fqn)}
+    return {
+        str(fqn) for fqn in insert_missing(connection, _services, [_row(d) for d in docs], _c.fqn)
+    }
 
 
-def replace_many(session: Session, docs: Sequence[Doc]) -> None:
+def replace_many(connection: Connection, docs: Sequence[Doc]) -> None:
     """Overwrite current documents (one executemany)."""
     if not docs:
         return
@@ -93,10 +105,10 @@ def replace_many(session: Session, docs: Sequence[Doc]) -> None:
         .where(_c.id == bindparam("b_id"))
         .values({key: bindparam("b_" + key) for key in _row(docs[0]) if key != "id"})
     )
-    session.connection().execute(statement, rows)
+    connection.execute(statement, rows)
 
 
-def add_versions(session: Session, docs: Sequence[Doc]) -> None:
+def add_versions(connection: Connection, docs: Sequence[Doc]) -> None:
     """Keep past versions in history (one statement); a version stored twice is kept once."""
     if not docs:
         return
@@ -104,38 +116,38 @@ def add_versions(session: Session, docs: Sequence[Doc]) -> None:
         {"service_id": d["id"], "version_tenths": versioning.from_wire(d["version"]), "doc": d}
         for d in docs
     ]
-    dialect = sqlite if session.get_bind().dialect.name == "sqlite" else postgresql
-    session.execute(dialect.insert(_versions).values(rows).on_conflict_do_nothing())
+    dialect = sqlite if connection.dialect.name == "sqlite" else postgresql
+    connection.execute(dialect.insert(_versions).values(rows).on_conflict_do_nothing())
 
 
-def list_versions(session: Session, entity_id: str) -> list[Doc]:
+def list_versions(connection: Connection, entity_id: str) -> list[Doc]:
     """Past versions, newest first."""
     statement = (
         select(_versions.c.doc)
         .where(_versions.c.service_id == entity_id)
         .order_by(_versions.c.version_tenths.desc())
     )
-    return list(session.execute(statement).scalars())
+    return list(connection.execute(statement).scalars())
 
 
-def get_version(session: Session, entity_id: str, tenths: int) -> Doc | None:
+def get_version(connection: Connection, entity_id: str, tenths: int) -> Doc | None:
     statement = select(_versions.c.doc).where(
         _versions.c.service_id == entity_id, _versions.c.version_tenths == tenths
     )
-    doc: Doc | None = session.execute(statement).scalar_one_or_none()
+    doc: Doc | None = connection.execute(statement).scalar_one_or_none()
     return doc
 
 
-def count(session: Session, include: str) -> int:
+def count(connection: Connection, include: str) -> int:
     statement = select(func.count()).select_from(_services)
     condition = include_filter(include)
     if condition is not None:
         statement = statement.where(condition)
-    return int(session.execute(statement).scalar_one())
+    return int(connection.execute(statement).scalar_one())
 
 
 def list_page(
-    session: Session, *, include: str, limit: int, after: Cursor | None, before: Cursor | None
+    connection: Connection, *, include: str, limit: int, after: Cursor | None, before: Cursor | None
 ) -> list[Doc]:
     """Up to `limit` documents in (name, id) order, after or before a cursor.
 
@@ -154,9 +166,9 @@ def list_page(
         )
         order = (_c.name.desc(), _c.id.desc())  # type: ignore[assignment]
     statement = select(_c.doc).where(*conditions).order_by(*order).limit(limit)
-    return list(session.execute(statement).scalars())
+    return list(connection.execute(statement).scalars())
 
 
-def hard_delete(session: Session, entity_id: str) -> None:
-    session.execute(delete(_versions).where(_versions.c.service_id == entity_id))
-    session.execute(delete(_services).where(_c.id == entity_id))
+def hard_delete(connection: Connection, entity_id: str) -> None:
+    connection.execute(delete(_versions).where(_versions.c.service_id == entity_id))
+    connection.execute(delete(_services).where(_c.id == entity_id))

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from typing import Any, Final
 
 from pydantic import ValidationError
-from sqlalchemy.orm import Session
+from sqlalchemy import Connection
 
 from mlmodel_emulator.auth.secrets import SecretCipher
 from mlmodel_emulator.auth.tokens import Principal
@@ -251,16 +251,16 @@ def _apply_change(original: Doc, merged: Doc, caller: Caller) -> Doc | None:
 # ---------------------------------------------------------------------------- writes
 
 
-def create(session: Session, request: CreateMlModelService, *, caller: Caller) -> Doc:
+def create(connection: Connection, request: CreateMlModelService, *, caller: Caller) -> Doc:
     """POST: a new entity, or 409 when the name is taken (a soft-deleted one included)."""
     doc = seal(_new_doc(prepare(request, strict=caller.strict), caller), caller.cipher)
-    if not repository.add(session, doc):
+    if not repository.add(connection, doc):
         raise EntityAlreadyExists()
     return doc
 
 
 def _update(
-    session: Session, stored: Doc, prepared: Prepared, caller: Caller, *, override: bool
+    connection: Connection, stored: Doc, prepared: Prepared, caller: Caller, *, override: bool
 ) -> Upsert:
     """Apply a PUT to a stored (sealed) entity; answer with the stored form of the result."""
     if stored["name"] != prepared.request.name:
@@ -273,25 +273,25 @@ def _update(
     if updated is None:
         return Upsert(doc=stored, change=NO_CHANGE)
     sealed = seal(updated, caller.cipher)
-    repository.add_versions(session, [stored])
-    repository.replace_many(session, [sealed])
+    repository.add_versions(connection, [stored])
+    repository.replace_many(connection, [sealed])
     return Upsert(doc=sealed, change=UPDATED)
 
 
 def create_or_update(
-    session: Session, request: CreateMlModelService, *, caller: Caller, override: bool = False
+    connection: Connection, request: CreateMlModelService, *, caller: Caller, override: bool = False
 ) -> Upsert:
     """PUT: create the entity if its name is free, else update it with PUT's merge rules."""
     prepared = prepare(request, strict=caller.strict)
-    stored = repository.get_by_fqn(session, prepared.fqn, for_update=True)
+    stored = repository.get_by_fqn(connection, prepared.fqn, for_update=True)
     if stored is None:
         doc = seal(_new_doc(prepared, caller), caller.cipher)
-        if repository.add(session, doc):
+        if repository.add(connection, doc):
             return Upsert(doc=doc, change=CREATED)
         # Another request created it between our read and our insert: update that one.
-        stored = repository.get_by_fqn(session, prepared.fqn, for_update=True)
+        stored = repository.get_by_fqn(connection, prepared.fqn, for_update=True)
         assert stored is not None
-    return _update(session, stored, prepared, caller, override=override)
+    return _update(connection, stored, prepared, caller, override=override)
 
 
 @dataclass(slots=True)
@@ -330,7 +330,7 @@ class BulkResult:
 
 
 def bulk_create_or_update(
-    session: Session, items: Sequence[Any], *, caller: Caller, override: bool = False
+    connection: Connection, items: Sequence[Any], *, caller: Caller, override: bool = False
 ) -> BulkResult:
     """PUT /bulk: each item validated and applied on its own, in a bounded number of statements.
 
@@ -348,7 +348,7 @@ def bulk_create_or_update(
     current = {
         fqn: open_doc(doc, caller.cipher)
         for fqn, doc in repository.get_many_by_fqn(
-            session, (prepared.fqn for _, prepared in valid)
+            connection, (prepared.fqn for _, prepared in valid)
         ).items()
     }
     stored = set(current)
@@ -381,19 +381,19 @@ def bulk_create_or_update(
     # Rows are written in FQN order, so concurrent bulk requests take their locks in one
     # order and cannot deadlock.
     lost = new_fqns - repository.add_many(
-        session, [seal(current[fqn], cipher) for fqn in sorted(new_fqns)]
+        connection, [seal(current[fqn], cipher) for fqn in sorted(new_fqns)]
     )
     repository.add_versions(
-        session,
+        connection,
         [seal(doc, cipher) for doc in history if doc["fullyQualifiedName"] not in lost],
     )
     changed = {p.fqn for p, change in outcomes if change == UPDATED and p.fqn in stored}
-    repository.replace_many(session, [seal(current[fqn], cipher) for fqn in sorted(changed)])
+    repository.replace_many(connection, [seal(current[fqn], cipher) for fqn in sorted(changed)])
     for prepared, change in outcomes:
         if prepared.fqn in lost:
             # Created by another request meanwhile: apply this item as a single PUT would.
             change = create_or_update(
-                session, prepared.request, caller=caller, override=override
+                connection, prepared.request, caller=caller, override=override
             ).change
         result.passed.append(
             {
@@ -408,17 +408,17 @@ def bulk_create_or_update(
 # ---------------------------------------------------------------------------- reads
 
 
-def get_by_id(session: Session, entity_id: str, *, include: str) -> Doc:
-    doc = repository.get_by_id(session, entity_id)
+def get_by_id(connection: Connection, entity_id: str, *, include: str) -> Doc:
+    doc = repository.get_by_id(connection, entity_id)
     if doc is None or not _included(doc, include):
         raise EntityNotFound(ENTITY_TYPE, entity_id)
     return doc
 
 
-def get_by_name(session: Session, name: str, *, include: str) -> Doc:
+def get_by_name(connection: Connection, name: str, *, include: str) -> Doc:
     """By name or FQN: a name holding a dot is quoted first, as services quote FQNs."""
     fqn = quote_name(name)
-    doc = repository.get_by_fqn(session, fqn)
+    doc = repository.get_by_fqn(connection, fqn)
     if doc is None or not _included(doc, include):
         raise EntityNotFound(ENTITY_TYPE, fqn)
     return doc
@@ -443,17 +443,17 @@ def _cursor(doc: Doc) -> str:
 
 
 def list_page(
-    session: Session, *, limit: int, before: str | None, after: str | None, include: str
+    connection: Connection, *, limit: int, before: str | None, after: str | None, include: str
 ) -> Page:
     """One page in (name, id) order, with OpenMetadata's cursors (om-api §2.9)."""
     if before is not None and after is not None:
         raise BadRequest("Only one of before or after query parameter allowed")
     before_cursor, after_cursor = decode_cursor(before), decode_cursor(after)
-    total = repository.count(session, include)
+    total = repository.count(connection, include)
     if limit == 0:
         return Page(docs=[], paging={"total": total})
     rows = repository.list_page(
-        session, include=include, limit=limit + 1, after=after_cursor, before=before_cursor
+        connection, include=include, limit=limit + 1, after=after_cursor, before=before_cursor
     )
     paging: dict[str, Any] = {"total": total}
     if before_cursor is not None:
@@ -472,26 +472,26 @@ def list_page(
     return Page(docs=rows, paging=paging)
 
 
-def list_versions(session: Session, entity_id: str) -> list[Doc]:
+def list_versions(connection: Connection, entity_id: str) -> list[Doc]:
     """Every version, newest (the current entity) first."""
-    current = repository.get_by_id(session, entity_id)
+    current = repository.get_by_id(connection, entity_id)
     if current is None:
         raise EntityNotFound(ENTITY_TYPE, entity_id)
-    return [current, *repository.list_versions(session, entity_id)]
+    return [current, *repository.list_versions(connection, entity_id)]
 
 
-def get_version(session: Session, entity_id: str, version: str) -> Doc:
+def get_version(connection: Connection, entity_id: str, version: str) -> Doc:
     """One version; 404 names the version as OpenMetadata prints a Double (0.3)."""
     try:
         tenths = versioning.from_wire(version)
     except ValueError as exc:
         raise BadRequest(str(exc)) from None
-    current = repository.get_by_id(session, entity_id)
+    current = repository.get_by_id(connection, entity_id)
     if current is None:
         raise EntityNotFound(ENTITY_TYPE, entity_id)
     if versioning.from_wire(current["version"]) == tenths:
         return current
-    doc = repository.get_version(session, entity_id, tenths)
+    doc = repository.get_version(connection, entity_id, tenths)
     if doc is None:
         raise EntityNotFound(ENTITY_TYPE, f"{entity_id} and version {versioning.to_wire(tenths)}")
     return doc
