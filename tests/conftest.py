@@ -21,6 +21,7 @@ from mlmodel_emulator.main import create_app
 from tests.databases import fresh_database
 
 TABLES_CHILD_FIRST = (
+    "mlmodel_service_domain",
     "mlmodel_service_version",
     "mlmodel_service",
     "team_member",
@@ -119,3 +120,16 @@ def auth_headers(token_for: object) -> dict[str, str]:
 @pytest.fixture
 def bot_headers(token_for: object) -> dict[str, str]:
     return {"Authorization": f"Bearer {token_for('ingestion-bot', is_bot=True)}"}  # type: ignore[operator]
+
+
+@pytest.fixture
+def user_headers(client: TestClient, auth_headers: dict[str, str], token_for: object) -> object:
+    """Register a user (as the admin) and return the headers of a token for it."""
+
+    def register(name: str, **fields: object) -> dict[str, str]:
+        body = {"name": name, "email": f"{name}@example.com", **fields}
+        response = client.post("/api/v1/users", json=body, headers=auth_headers)
+        assert response.status_code == 201, response.text
+        return {"Authorization": f"Bearer {token_for(name)}"}  # type: ignore[operator]
+
+    return register

@@ -26,6 +26,7 @@ TABLES = {
     "app_user",
     "team",
     "team_member",
+    "mlmodel_service_domain",
     "domain",
     "classification",
     "tag",

@@ -335,9 +335,12 @@ def test_create_principal_claim_cut_at_at_sign_becomes_updated_by(
     client: TestClient,
     settings: Settings,
     keys: SigningKeys,
+    user_headers: Callable[..., dict[str, str]],
     principal_claims: dict[str, str],
     updated_by: str,
 ) -> None:
+    if updated_by != "ingestion-bot":
+        user_headers(updated_by, isAdmin=True)
     claims = _claims(settings)
     del claims["sub"], claims["email"]
     token = _sign({**claims, **principal_claims}, keys.private_key, keys.key_id)
@@ -412,9 +415,11 @@ def test_get_sagemaker_is_bot_claim_decides_masking(
     settings: Settings,
     keys: SigningKeys,
     token_for: TokenFor,
+    user_headers: Callable[..., dict[str, str]],
     is_bot: object,
     shown: str,
 ) -> None:
+    user_headers("reader")
     admin = {"Authorization": f"Bearer {token_for('admin')}"}
     created = client.post(SERVICES_URL, json=_sagemaker_request(), headers=admin)
     token = _sign(

@@ -249,8 +249,8 @@ def test_create_missing_required_config_fields_in_strict_mode_returns_400(
         ),
         pytest.param(
             "tags",
-            [{"tagFQN": "PII.Sensitive"}],
-            "tag instance for PII.Sensitive not found",
+            [{"tagFQN": "Unknown.Tag"}],
+            "tag instance for Unknown.Tag not found",
             id="tag",
         ),
         pytest.param(

@@ -17,9 +17,9 @@ def test_create_or_update_new_name_returns_201_version_01(client, auth_headers):
     assert len(history["versions"]) == 1
 
 
-def test_create_or_update_identical_request_changes_nothing(client, auth_headers, token_for):
+def test_create_or_update_identical_request_changes_nothing(client, auth_headers, user_headers):
     first = client.put(SERVICES_URL, json=create_request(description="d"), headers=auth_headers)
-    other_user = {"Authorization": f"Bearer {token_for('jane')}"}
+    other_user = user_headers("jane", isAdmin=True)
 
     second = client.put(SERVICES_URL, json=create_request(description="d"), headers=other_user)
 
@@ -40,14 +40,14 @@ def test_create_or_update_seed_body_twice_keeps_version(client, auth_headers):
 
 
 def test_create_or_update_new_description_and_connection_bumps_minor_version(
-    client, auth_headers, token_for
+    client, auth_headers, user_headers
 ):
     client.post(SERVICES_URL, json=create_request(), headers=auth_headers)
     payload = create_request(
         description="description1",
         connection={"config": mlflow_config(trackingUri="http://other:5000")},
     )
-    jane = {"Authorization": f"Bearer {token_for('jane')}"}
+    jane = user_headers("jane", isAdmin=True)
 
     response = client.put(SERVICES_URL, json=payload, headers=jane)
 

@@ -29,6 +29,17 @@ class MlModelServiceRecord(Base):
     __table_args__ = (Index("ix_mlmodel_service_name_id", "name", "id"),)
 
 
+class MlModelServiceDomainRecord(Base):
+    """Which domains a service belongs to, kept from its document for the ?domain= filter."""
+
+    __tablename__ = "mlmodel_service_domain"
+
+    service_id: Mapped[str] = mapped_column(
+        String(36), ForeignKey("mlmodel_service.id", ondelete="CASCADE"), primary_key=True
+    )
+    domain_id: Mapped[str] = mapped_column(String(36), primary_key=True, index=True)
+
+
 class MlModelServiceVersionRecord(Base):
     """A past version of a service, as it was before the change that replaced it."""
 

@@ -13,6 +13,7 @@ from sqlalchemy import (
     bindparam,
     delete,
     func,
+    insert,
     or_,
     select,
     update,
@@ -23,6 +24,7 @@ from mlmodel_emulator.common import versioning
 from mlmodel_emulator.common.paging import Cursor
 from mlmodel_emulator.db.statements import insert_missing
 from mlmodel_emulator.mlmodel_services.models import (
+    MlModelServiceDomainRecord,
     MlModelServiceRecord,
     MlModelServiceVersionRecord,
 )
@@ -31,6 +33,7 @@ Doc = dict[str, Any]
 
 _services = cast(Table, MlModelServiceRecord.__table__)
 _versions = cast(Table, MlModelServiceVersionRecord.__table__)
+_domains = cast(Table, MlModelServiceDomainRecord.__table__)
 _c = _services.c
 
 
@@ -48,13 +51,31 @@ def _row(doc: Doc) -> dict[str, Any]:
     }
 
 
-def include_filter(include: str) -> ColumnElement[bool] | None:
-    """include.json: non-deleted, deleted or all."""
+def filters(include: str, domain_id: str | None = None) -> list[ColumnElement[bool]]:
+    """include.json (non-deleted, deleted or all), and a domain the services belong to."""
+    conditions: list[ColumnElement[bool]] = []
     if include == "non-deleted":
-        return _c.deleted.is_(False)
-    if include == "deleted":
-        return _c.deleted.is_(True)
-    return None
+        conditions.append(_c.deleted.is_(False))
+    elif include == "deleted":
+        conditions.append(_c.deleted.is_(True))
+    if domain_id is not None:
+        in_domain = select(_domains.c.service_id).where(_domains.c.domain_id == domain_id)
+        conditions.append(_c.id.in_(in_domain))
+    return conditions
+
+
+def _sync_domains(connection: Connection, docs: Sequence[Doc], *, replace: bool) -> None:
+    """Keep mlmodel_service_domain equal to the documents' domains (two statements at most)."""
+    if replace:
+        ids = [doc["id"] for doc in docs]
+        connection.execute(delete(_domains).where(_domains.c.service_id.in_(ids)))
+    rows = [
+        {"service_id": doc["id"], "domain_id": ref["id"]}
+        for doc in docs
+        for ref in doc.get("domains", [])
+    ]
+    if rows:
+        connection.execute(insert(_domains), rows)
 
 
 # Built once: building a statement costs about as much as running it.
@@ -85,14 +106,18 @@ def get_many_by_fqn(connection: Connection, fqns: Iterable[str]) -> dict[str, Do
 
 def add(connection: Connection, doc: Doc) -> bool:
     """Insert a new entity; False when its FQN is taken (by anyone, even concurrently)."""
-    return bool(insert_missing(connection, _services, [_row(doc)], _c.fqn))
+    return bool(add_many(connection, [doc]))
 
 
 def add_many(connection: Connection, docs: Sequence[Doc]) -> set[str]:
     """Insert new entities in one statement; return the FQNs that were inserted."""
-    return {
+    inserted = {
         str(fqn) for fqn in insert_missing(connection, _services, [_row(d) for d in docs], _c.fqn)
     }
+    _sync_domains(
+        connection, [doc for doc in docs if doc["fullyQualifiedName"] in inserted], replace=False
+    )
+    return inserted
 
 
 def replace_many(connection: Connection, docs: Sequence[Doc]) -> None:
@@ -106,6 +131,7 @@ def replace_many(connection: Connection, docs: Sequence[Doc]) -> None:
         .values({key: bindparam("b_" + key) for key in _row(docs[0]) if key != "id"})
     )
     connection.execute(statement, rows)
+    _sync_domains(connection, docs, replace=True)
 
 
 def add_versions(connection: Connection, docs: Sequence[Doc]) -> None:
@@ -138,25 +164,25 @@ def get_version(connection: Connection, entity_id: str, tenths: int) -> Doc | No
     return doc
 
 
-def count(connection: Connection, include: str) -> int:
-    statement = select(func.count()).select_from(_services)
-    condition = include_filter(include)
-    if condition is not None:
-        statement = statement.where(condition)
+def count(connection: Connection, include: str, domain_id: str | None = None) -> int:
+    statement = select(func.count()).select_from(_services).where(*filters(include, domain_id))
     return int(connection.execute(statement).scalar_one())
 
 
 def list_page(
-    connection: Connection, *, include: str, limit: int, after: Cursor | None, before: Cursor | None
+    connection: Connection,
+    *,
+    include: str,
+    limit: int,
+    after: Cursor | None,
+    before: Cursor | None,
+    domain_id: str | None = None,
 ) -> list[Doc]:
     """Up to `limit` documents in (name, id) order, after or before a cursor.
 
     Before a cursor, the rows come back nearest first (descending); the caller reverses them.
     """
-    conditions: list[ColumnElement[bool]] = []
-    condition = include_filter(include)
-    if condition is not None:
-        conditions.append(condition)
+    conditions = filters(include, domain_id)
     order = (_c.name, _c.id)
     if after is not None:
         conditions.append(or_(_c.name > after.name, and_(_c.name == after.name, _c.id > after.id)))

@@ -66,6 +66,7 @@ def _caller(ctx: RequestContext) -> service.Caller:
         now_ms=now_ms(),
         cipher=ctx.cipher,
         strict=ctx.settings.strict_connection_validation,
+        admin_users=frozenset(ctx.settings.admin_users),
     )
 
 
@@ -77,11 +78,19 @@ async def list_services(
     before: str | None = None,
     after: str | None = None,
     include: IncludeQuery = Include.non_deleted,
+    domain: Annotated[str | None, Query(description="Only services of this domain (FQN).")] = None,
 ) -> Response:
     """List ML model services in name order, a page at a time (before/after cursors)."""
     wanted = service.parse_fields(fields)
     page = ctx.database.read(
-        service.list_page, limit=limit, before=before, after=after, include=include
+        service.list_page,
+        limit=limit,
+        before=before,
+        after=after,
+        include=include,
+        fields=wanted,
+        domain=domain,
+        caller=_caller(ctx),
     )
     data = [_render(ctx, doc, wanted) for doc in page.docs]
     return json_response({"data": data, "paging": page.paging})
@@ -98,7 +107,9 @@ async def get_service_by_name(
 ) -> Response:
     """Get an ML model service by its name or fully qualified name."""
     wanted = service.parse_fields(fields)
-    doc = ctx.database.read(service.get_by_name, fqn, include=include)
+    doc = ctx.database.read(
+        service.get_by_name, fqn, include=include, fields=wanted, caller=_caller(ctx)
+    )
     return json_response(_render(ctx, doc, wanted))
 
 
@@ -111,7 +122,9 @@ async def get_service(
 ) -> Response:
     """Get an ML model service by its id."""
     wanted = service.parse_fields(fields)
-    doc = ctx.database.read(service.get_by_id, str(id), include=include)
+    doc = ctx.database.read(
+        service.get_by_id, str(id), include=include, fields=wanted, caller=_caller(ctx)
+    )
     return json_response(_render(ctx, doc, wanted))
 
 
@@ -120,7 +133,7 @@ async def get_service(
 )
 async def list_service_versions(id: uuid.UUID, ctx: ContextDep) -> Response:
     """Every version of an ML model service, newest first, each as JSON text."""
-    docs = ctx.database.read(service.list_versions, str(id))
+    docs = ctx.database.read(service.list_versions, str(id), caller=_caller(ctx))
     versions = [orjson.dumps(_render(ctx, doc)).decode() for doc in docs]
     return json_response({"entityType": service.ENTITY_TYPE, "versions": versions})
 
@@ -136,7 +149,7 @@ async def get_service_version(
     ctx: ContextDep,
 ) -> Response:
     """One version of an ML model service, such as 0.1."""
-    doc = ctx.database.read(service.get_version, str(id), version)
+    doc = ctx.database.read(service.get_version, str(id), version, caller=_caller(ctx))
     return json_response(_render(ctx, doc))
 
 

@@ -25,7 +25,8 @@ from mlmodel_emulator.errors import (
     ServerMisconfigured,
     describe_errors,
 )
-from mlmodel_emulator.mlmodel_services import connections, repository
+from mlmodel_emulator.governance import references
+from mlmodel_emulator.mlmodel_services import connections, permissions, repository
 from mlmodel_emulator.mlmodel_services.schemas import CreateMlModelService, MlModelService
 
 Doc = dict[str, Any]
@@ -67,6 +68,10 @@ class Caller:
     now_ms: int
     cipher: SecretCipher
     strict: bool = False
+    admin_users: frozenset[str] = frozenset()
+
+    def actor(self, connection: Connection) -> permissions.Actor:
+        return permissions.actor_for(connection, self.principal, self.admin_users)
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,6 +93,10 @@ class Prepared:
     request: CreateMlModelService
     fqn: str
     connection: Doc | None
+    # Resolved references; None where the request gave none.
+    owners: list[Doc] | None
+    domains: list[Doc] | None
+    tags: list[Doc] | None
 
 
 # ---------------------------------------------------------------------------- validation
@@ -106,49 +115,53 @@ def parse_fields(fields: str | None) -> frozenset[str]:
     return frozenset(names & set(RELATION_FIELDS))
 
 
-def _check_references(request: CreateMlModelService) -> None:
-    """Owners, domains, tags and data products must name entities that exist.
-
-    No users, teams, domains, tags or data products can be registered yet, so any given
-    reference is unknown: the same 404 OpenMetadata answers for an unknown one.
-    """
-    for owner in request.owners or []:
-        if owner.type not in ("user", "team"):
-            raise BadRequest(
-                f"Entity of type {owner.type} can't be the owner. "
-                "Only Team of type Group or a User can own entities."
-            )
-        raise EntityNotFound(owner.type, owner.id)
-    for domain in request.domains or []:
-        raise EntityNotFound("domain", domain)
+def _check_unsupported_references(request: CreateMlModelService) -> None:
+    """Data products and ingestion runners cannot be registered here: any given is unknown."""
     for product in request.data_products or []:
         raise EntityNotFound("dataProduct", product)
-    for tag in request.tags or []:
-        raise EntityNotFound("glossaryTerm" if tag.source == "Glossary" else "tag", tag.tag_fqn)
     if request.ingestion_runner is not None:
         raise EntityNotFound(request.ingestion_runner.type, request.ingestion_runner.id)
 
 
-def prepare(request: CreateMlModelService, *, strict: bool) -> Prepared:
-    """Validate what the request model cannot: the config against its service type, references."""
+def prepare(connection: Connection, request: CreateMlModelService, *, strict: bool) -> Prepared:
+    """Validate what the request model cannot: the config against its service type, and the
+    owners, domains and tags against the catalog (om-api §2.6)."""
     problem = storable_problem(request.to_json_dict())
     if problem is not None:
         raise BadRequest(f"[{problem}]")
     config = request.connection.config if request.connection is not None else None
-    connection = None
+    connection_doc = None
     if config is not None:
         service_type = connections.MlModelServiceType(request.service_type)
-        connection = {"config": connections.parse_config(service_type, config, strict=strict)}
-    _check_references(request)
-    return Prepared(request=request, fqn=quote_name(request.name), connection=connection)
+        connection_doc = {"config": connections.parse_config(service_type, config, strict=strict)}
+    owners = (
+        references.resolve_owners(connection, [o.to_json_dict() for o in request.owners])
+        if request.owners
+        else None
+    )
+    domains = references.resolve_domains(connection, request.domains) if request.domains else None
+    tags = (
+        references.resolve_tags(connection, [t.to_json_dict() for t in request.tags])
+        if request.tags
+        else None
+    )
+    _check_unsupported_references(request)
+    return Prepared(
+        request=request,
+        fqn=quote_name(request.name),
+        connection=connection_doc,
+        owners=owners,
+        domains=domains,
+        tags=tags,
+    )
 
 
-def _validate_item(item: Any, *, strict: bool) -> Prepared:
+def _validate_item(connection: Connection, item: Any, *, strict: bool) -> Prepared:
     try:
         request = CreateMlModelService.model_validate(item)
     except ValidationError as exc:
         raise BadRequest(describe_errors(exc.errors())) from None
-    return prepare(request, strict=strict)
+    return prepare(connection, request, strict=strict)
 
 
 # ---------------------------------------------------------------------------- documents
@@ -197,9 +210,9 @@ def _new_doc(prepared: Prepared, caller: Caller) -> Doc:
         "description": request.description,
         "connection": _connection(prepared, None),
         "style": request.style.to_json_dict() if request.style else None,
-        "owners": [],
-        "tags": [],
-        "domains": [],
+        "owners": prepared.owners or [],
+        "tags": prepared.tags or [],
+        "domains": prepared.domains or [],
         "dataProducts": [],
         "followers": [],
         # entityHistory.json: the first version is 0.1.
@@ -211,10 +224,17 @@ def _new_doc(prepared: Prepared, caller: Caller) -> Doc:
     return {key: value for key, value in doc.items() if value is not None}
 
 
-def _merged(original: Doc, prepared: Prepared, caller: Caller, *, override: bool) -> Doc:
+def _merged(
+    connection: Connection,
+    original: Doc,
+    prepared: Prepared,
+    actor: permissions.Actor,
+    *,
+    override: bool,
+) -> Doc:
     """What a PUT makes of an entity, field by field, as EntityUpdater decides (om-api §2.3)."""
     request = prepared.request
-    bot_keeps = caller.principal.is_bot and not override
+    bot_keeps = actor.is_bot and not override
     merged = dict(original)
     if request.service_type != original["serviceType"]:
         raise BadRequest(f"{ENTITY_TYPE} attribute serviceType can't be modified")
@@ -227,6 +247,20 @@ def _merged(original: Doc, prepared: Prepared, caller: Caller, *, override: bool
         merged["style"] = request.style.to_json_dict()
     if prepared.connection is not None:
         merged["connection"] = _connection(prepared, original)
+    # PUT cannot remove ownership: owners are replaced only by a non-empty list.
+    if prepared.owners:
+        merged["owners"] = prepared.owners
+    # PUT merges tags (EntityUtil.mergeTags); exclusivity is checked on the merged set.
+    if prepared.tags:
+        known = {tag["tagFQN"] for tag in original.get("tags", [])}
+        added = [tag for tag in prepared.tags if tag["tagFQN"] not in known]
+        if added:
+            merged["tags"] = references.resolve_tags(
+                connection, [*original.get("tags", []), *added]
+            )
+    # Domains are replaced only by a non-empty list, and a bot keeps the ones set.
+    if prepared.domains and not (bot_keeps and original.get("domains")):
+        merged["domains"] = prepared.domains
     # A PUT on a soft-deleted entity restores it.
     merged["deleted"] = False
     return {key: value for key, value in merged.items() if value is not None}
@@ -253,23 +287,39 @@ def _apply_change(original: Doc, merged: Doc, caller: Caller) -> Doc | None:
 
 def create(connection: Connection, request: CreateMlModelService, *, caller: Caller) -> Doc:
     """POST: a new entity, or 409 when the name is taken (a soft-deleted one included)."""
-    doc = seal(_new_doc(prepare(request, strict=caller.strict), caller), caller.cipher)
+    actor = caller.actor(connection)
+    permissions.authorize(connection, actor, [permissions.Operation.Create], None)
+    doc = seal(_new_doc(prepare(connection, request, strict=caller.strict), caller), caller.cipher)
     if not repository.add(connection, doc):
         raise EntityAlreadyExists()
     return doc
 
 
-def _update(
-    connection: Connection, stored: Doc, prepared: Prepared, caller: Caller, *, override: bool
-) -> Upsert:
-    """Apply a PUT to a stored (sealed) entity; answer with the stored form of the result."""
-    if stored["name"] != prepared.request.name:
+def _check_update(
+    connection: Connection, actor: permissions.Actor, original: Doc, prepared: Prepared
+) -> None:
+    if original["name"] != prepared.request.name:
         # Two names that quote to one FQN ('a.b' and '"a.b"') cannot both exist.
         raise EntityAlreadyExists()
-    original = open_doc(stored, caller.cipher)
-    updated = _apply_change(
-        original, _merged(original, prepared, caller, override=override), caller
+    permissions.authorize(
+        connection, actor, [permissions.Operation.EditAll], original.get("owners", [])
     )
+
+
+def _update(
+    connection: Connection,
+    stored: Doc,
+    prepared: Prepared,
+    caller: Caller,
+    actor: permissions.Actor,
+    *,
+    override: bool,
+) -> Upsert:
+    """Apply a PUT to a stored (sealed) entity; answer with the stored form of the result."""
+    original = open_doc(stored, caller.cipher)
+    _check_update(connection, actor, original, prepared)
+    merged = _merged(connection, original, prepared, actor, override=override)
+    updated = _apply_change(original, merged, caller)
     if updated is None:
         return Upsert(doc=stored, change=NO_CHANGE)
     sealed = seal(updated, caller.cipher)
@@ -278,20 +328,33 @@ def _update(
     return Upsert(doc=sealed, change=UPDATED)
 
 
-def create_or_update(
-    connection: Connection, request: CreateMlModelService, *, caller: Caller, override: bool = False
+def _upsert(
+    connection: Connection,
+    prepared: Prepared,
+    caller: Caller,
+    actor: permissions.Actor,
+    *,
+    override: bool,
 ) -> Upsert:
-    """PUT: create the entity if its name is free, else update it with PUT's merge rules."""
-    prepared = prepare(request, strict=caller.strict)
     stored = repository.get_by_fqn(connection, prepared.fqn, for_update=True)
     if stored is None:
+        permissions.authorize(connection, actor, [permissions.Operation.Create], None)
         doc = seal(_new_doc(prepared, caller), caller.cipher)
         if repository.add(connection, doc):
             return Upsert(doc=doc, change=CREATED)
         # Another request created it between our read and our insert: update that one.
         stored = repository.get_by_fqn(connection, prepared.fqn, for_update=True)
         assert stored is not None
-    return _update(connection, stored, prepared, caller, override=override)
+    return _update(connection, stored, prepared, caller, actor, override=override)
+
+
+def create_or_update(
+    connection: Connection, request: CreateMlModelService, *, caller: Caller, override: bool = False
+) -> Upsert:
+    """PUT: create the entity if its name is free, else update it with PUT's merge rules."""
+    actor = caller.actor(connection)
+    prepared = prepare(connection, request, strict=caller.strict)
+    return _upsert(connection, prepared, caller, actor, override=override)
 
 
 @dataclass(slots=True)
@@ -337,11 +400,12 @@ def bulk_create_or_update(
     An item that fails never fails the others. A name given twice is created once, then
     updated by its later occurrence.
     """
+    actor = caller.actor(connection)
     result = BulkResult(processed=len(items), passed=[], failed=[])
     valid: list[tuple[Any, Prepared]] = []
     for item in items:
         try:
-            valid.append((item, _validate_item(item, strict=caller.strict)))
+            valid.append((item, _validate_item(connection, item, strict=caller.strict)))
         except ApiError as exc:
             result.fail(item, exc)
 
@@ -353,29 +417,29 @@ def bulk_create_or_update(
     }
     stored = set(current)
     history: list[Doc] = []
-    outcomes: list[tuple[Prepared, str]] = []
+    outcomes: list[tuple[Any, Prepared, str]] = []
     for item, prepared in valid:
         original = current.get(prepared.fqn)
         try:
             if original is None:
+                permissions.authorize(connection, actor, [permissions.Operation.Create], None)
                 current[prepared.fqn] = _new_doc(prepared, caller)
-                outcomes.append((prepared, CREATED))
+                outcomes.append((item, prepared, CREATED))
                 continue
-            if original["name"] != prepared.request.name:
-                raise EntityAlreadyExists()
-            merged = _merged(original, prepared, caller, override=override)
+            _check_update(connection, actor, original, prepared)
+            merged = _merged(connection, original, prepared, actor, override=override)
         except ApiError as exc:
             result.fail(item, exc)
             continue
         updated = _apply_change(original, merged, caller)
         if updated is None:
-            outcomes.append((prepared, NO_CHANGE))
+            outcomes.append((item, prepared, NO_CHANGE))
             continue
         history.append(original)
         current[prepared.fqn] = updated
-        outcomes.append((prepared, UPDATED))
+        outcomes.append((item, prepared, UPDATED))
 
-    new_fqns = {prepared.fqn for prepared, change in outcomes if change == CREATED}
+    new_fqns = {prepared.fqn for _, prepared, change in outcomes if change == CREATED}
     # New entities go in with their final state of this batch.
     cipher = caller.cipher
     # Rows are written in FQN order, so concurrent bulk requests take their locks in one
@@ -387,14 +451,16 @@ def bulk_create_or_update(
         connection,
         [seal(doc, cipher) for doc in history if doc["fullyQualifiedName"] not in lost],
     )
-    changed = {p.fqn for p, change in outcomes if change == UPDATED and p.fqn in stored}
+    changed = {p.fqn for _, p, change in outcomes if change == UPDATED and p.fqn in stored}
     repository.replace_many(connection, [seal(current[fqn], cipher) for fqn in sorted(changed)])
-    for prepared, change in outcomes:
+    for item, prepared, change in outcomes:
         if prepared.fqn in lost:
             # Created by another request meanwhile: apply this item as a single PUT would.
-            change = create_or_update(
-                connection, prepared.request, caller=caller, override=override
-            ).change
+            try:
+                change = _upsert(connection, prepared, caller, actor, override=override).change
+            except ApiError as exc:
+                result.fail(item, exc)
+                continue
         result.passed.append(
             {
                 "request": prepared.fqn,
@@ -408,20 +474,69 @@ def bulk_create_or_update(
 # ---------------------------------------------------------------------------- reads
 
 
-def get_by_id(connection: Connection, entity_id: str, *, include: str) -> Doc:
+def get_by_id(
+    connection: Connection,
+    entity_id: str,
+    *,
+    include: str,
+    fields: frozenset[str] = frozenset(),
+    caller: Caller,
+) -> Doc:
+    caller.actor(connection)
     doc = repository.get_by_id(connection, entity_id)
     if doc is None or not _included(doc, include):
         raise EntityNotFound(ENTITY_TYPE, entity_id)
-    return doc
+    return hydrate(connection, [doc], fields)[0]
 
 
-def get_by_name(connection: Connection, name: str, *, include: str) -> Doc:
+def get_by_name(
+    connection: Connection,
+    name: str,
+    *,
+    include: str,
+    fields: frozenset[str] = frozenset(),
+    caller: Caller,
+) -> Doc:
     """By name or FQN: a name holding a dot is quoted first, as services quote FQNs."""
+    caller.actor(connection)
     fqn = quote_name(name)
     doc = repository.get_by_fqn(connection, fqn)
     if doc is None or not _included(doc, include):
         raise EntityNotFound(ENTITY_TYPE, fqn)
-    return doc
+    return hydrate(connection, [doc], fields)[0]
+
+
+def hydrate(connection: Connection, docs: list[Doc], fields: frozenset[str]) -> list[Doc]:
+    """Refresh the references asked for: names, display names and deleted flags change.
+
+    One statement per entity type for the whole page, whatever the number of documents.
+    """
+    ref_fields = [name for name in ("owners", "domains", "followers") if name in fields]
+    refs = [ref for doc in docs for name in ref_fields for ref in doc.get(name, [])]
+    labels = [label for doc in docs for label in doc.get("tags", [])] if "tags" in fields else []
+    if not refs and not labels:
+        return docs
+    fresh = {
+        (ref["type"], ref["id"]): ref for ref in references.refresh_references(connection, refs)
+    }
+    fresh_tags = {label["tagFQN"]: label for label in references.refresh_tags(connection, labels)}
+    hydrated = []
+    for doc in docs:
+        doc = dict(doc)
+        for name in ref_fields:
+            doc[name] = [
+                fresh[key]
+                for ref in doc.get(name, [])
+                if (key := (ref["type"], ref["id"])) in fresh
+            ]
+        if labels:
+            doc["tags"] = [
+                fresh_tags[label["tagFQN"]]
+                for label in doc.get("tags", [])
+                if label["tagFQN"] in fresh_tags
+            ]
+        hydrated.append(doc)
+    return hydrated
 
 
 def _included(doc: Doc, include: str) -> bool:
@@ -443,17 +558,32 @@ def _cursor(doc: Doc) -> str:
 
 
 def list_page(
-    connection: Connection, *, limit: int, before: str | None, after: str | None, include: str
+    connection: Connection,
+    *,
+    limit: int,
+    before: str | None,
+    after: str | None,
+    include: str,
+    fields: frozenset[str] = frozenset(),
+    domain: str | None = None,
+    caller: Caller,
 ) -> Page:
     """One page in (name, id) order, with OpenMetadata's cursors (om-api §2.9)."""
+    caller.actor(connection)
+    domain_id = references.domain_id_by_fqn(connection, domain) if domain else None
     if before is not None and after is not None:
         raise BadRequest("Only one of before or after query parameter allowed")
     before_cursor, after_cursor = decode_cursor(before), decode_cursor(after)
-    total = repository.count(connection, include)
+    total = repository.count(connection, include, domain_id)
     if limit == 0:
         return Page(docs=[], paging={"total": total})
     rows = repository.list_page(
-        connection, include=include, limit=limit + 1, after=after_cursor, before=before_cursor
+        connection,
+        include=include,
+        limit=limit + 1,
+        after=after_cursor,
+        before=before_cursor,
+        domain_id=domain_id,
     )
     paging: dict[str, Any] = {"total": total}
     if before_cursor is not None:
@@ -469,19 +599,21 @@ def list_page(
             paging["after"] = _cursor(rows[-1])
         if after_cursor is not None and rows:
             paging["before"] = _cursor(rows[0])
-    return Page(docs=rows, paging=paging)
+    return Page(docs=hydrate(connection, rows, fields), paging=paging)
 
 
-def list_versions(connection: Connection, entity_id: str) -> list[Doc]:
+def list_versions(connection: Connection, entity_id: str, *, caller: Caller) -> list[Doc]:
     """Every version, newest (the current entity) first."""
+    caller.actor(connection)
     current = repository.get_by_id(connection, entity_id)
     if current is None:
         raise EntityNotFound(ENTITY_TYPE, entity_id)
     return [current, *repository.list_versions(connection, entity_id)]
 
 
-def get_version(connection: Connection, entity_id: str, version: str) -> Doc:
+def get_version(connection: Connection, entity_id: str, version: str, *, caller: Caller) -> Doc:
     """One version; 404 names the version as OpenMetadata prints a Double (0.3)."""
+    caller.actor(connection)
     try:
         tenths = versioning.from_wire(version)
     except ValueError as exc:
@@ -513,6 +645,12 @@ def to_response(
     }
     for name in fields:
         response.setdefault(name, [])
+    for name in ("owners", "domains", "followers"):
+        if name in response:
+            response[name] = [
+                {**ref, "href": references.href(base_url, ref["type"], ref["id"])}
+                for ref in response[name]
+            ]
     response["href"] = f"{base_url}{COLLECTION_PATH}/{doc['id']}"
     connection = doc.get("connection")
     if connection and connection.get("config") is not None:
