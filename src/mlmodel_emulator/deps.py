@@ -13,6 +13,7 @@ from mlmodel_emulator.auth.secrets import SecretCipher
 from mlmodel_emulator.auth.tokens import Principal, TokenVerifier
 from mlmodel_emulator.config import Settings
 from mlmodel_emulator.db.session import Database
+from mlmodel_emulator.mlmodel_services.permissions import UserCache
 
 
 async def get_settings(request: Request) -> Settings:
@@ -78,6 +79,7 @@ class RequestContext:
     cipher: SecretCipher
     principal: Principal
     base_url: str
+    users: UserCache
 
 
 async def get_context(request: Request) -> RequestContext:
@@ -91,6 +93,7 @@ async def get_context(request: Request) -> RequestContext:
         cipher=state.cipher,
         principal=verifier.principal(request.headers.get("authorization")),
         base_url=_base_url(request, settings),
+        users=state.users,
     )
 
 

@@ -25,6 +25,7 @@ from mlmodel_emulator.governance.router import (
 )
 from mlmodel_emulator.governance.seed import seed
 from mlmodel_emulator.limits import BodySizeLimit
+from mlmodel_emulator.mlmodel_services.permissions import UserCache
 from mlmodel_emulator.mlmodel_services.router import router as mlmodel_services_router
 from mlmodel_emulator.system.router import router as system_router
 
@@ -40,6 +41,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.keys = load_signing_keys(settings)
         app.state.cipher = load_cipher(settings)
         app.state.verifier = TokenVerifier(app.state.keys, settings.jwt_issuer)
+        app.state.users = UserCache()
         app.state.database = Database(make_engine(settings.sqlalchemy_url))
         try:
             seed(app.state.database, settings, now_ms=time.time_ns() // 1_000_000)

@@ -341,3 +341,22 @@ def test_create_unstorable_values_return_400(client, auth_headers, body, message
 
     assert response.status_code == 400
     assert response.json() == {"code": 400, "message": message}
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        pytest.param("x'; DROP TABLE mlmodel_service; --", id="sql"),
+        pytest.param('<script>alert("x")</script>', id="html"),
+        pytest.param("%s %(name)s ? :param", id="placeholders"),
+    ],
+)
+def test_create_hostile_looking_names_are_stored_verbatim(client, auth_headers, name):
+    created = client.post(SERVICES_URL, json=create_request(name), headers=auth_headers)
+
+    listed = client.get(SERVICES_URL, headers=auth_headers).json()
+    fetched = client.get(f"{SERVICES_URL}/{created.json()['id']}", headers=auth_headers).json()
+
+    assert created.status_code == 201
+    assert fetched["name"] == name
+    assert [item["name"] for item in listed["data"]] == [name]

@@ -271,3 +271,10 @@ def test_bulk_items_get_the_same_checks(client, auth_headers, jane):
     stored = client.get(f"{SERVICES_URL}/name/ok?fields=owners,tags", headers=auth_headers).json()
     assert [o["name"] for o in stored["owners"]] == ["jane"]
     assert [t["tagFQN"] for t in stored["tags"]] == ["Tier.Tier1"]
+
+
+def test_domain_answers_carry_only_keys_the_client_knows(client, auth_headers, marketing):
+    fetched = client.get(f"{DOMAINS_URL}/name/Marketing", headers=auth_headers).json()
+
+    assert "deleted" not in marketing
+    assert "deleted" not in fetched

@@ -15,11 +15,15 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import quote
 
 import requests
+from metadata.generated.schema.api.domains.createDomain import CreateDomainRequest
 from metadata.generated.schema.api.services.createMlModelService import (
     CreateMlModelServiceRequest,
 )
+from metadata.generated.schema.api.teams.createUser import CreateUserRequest
+from metadata.generated.schema.entity.domains.domain import Domain, DomainType
 from metadata.generated.schema.entity.services.connections.metadata.openMetadataConnection import (
     AuthProvider,
     OpenMetadataConnection,
@@ -38,12 +42,16 @@ from metadata.generated.schema.entity.services.mlmodelService import (
     MlModelService,
     MlModelServiceType,
 )
+from metadata.generated.schema.entity.teams.user import User
 from metadata.generated.schema.security.client.openMetadataJWTClientConfig import (
     OpenMetadataJWTClientConfig,
 )
 from metadata.generated.schema.security.credentials.awsCredentials import AWSCredentials
 from metadata.generated.schema.type.basic import Status
 from metadata.generated.schema.type.bulkOperationResult import BulkOperationResult
+from metadata.generated.schema.type.entityReference import EntityReference
+from metadata.generated.schema.type.entityReferenceList import EntityReferenceList
+from metadata.generated.schema.type.tagLabel import LabelType, State, TagLabel, TagSource
 from metadata.ingestion.ometa.client import APIError
 from metadata.ingestion.ometa.ometa_api import OpenMetadata
 
@@ -60,6 +68,14 @@ SAGEMAKER = "compat-sagemaker"
 SKLEARN = "compat-sklearn"
 BULK_NEW = ("compat-bulk-1", "compat-bulk-2")
 SAGEMAKER_SECRET = "not-a-real-secret"
+
+OWNER = "compat-owner"
+OWNER_EMAIL = "compat-owner@example.com"
+DOMAIN = "compat-domain"
+DOMAIN_DESCRIPTION = "Domain of the compatibility run"
+GOVERNED = "compat-governed"
+PII_SENSITIVE = "PII.Sensitive"
+TIER1 = "Tier.Tier1"
 
 
 class StepSkippedError(Exception):
@@ -128,6 +144,9 @@ class Context:
     om: OpenMetadata | None = None
     created: dict[str, MlModelService] = field(default_factory=dict)
     mlflow_v2: MlModelService | None = None
+    owner: User | None = None
+    domain_id: uuid.UUID | None = None
+    governed: MlModelService | None = None
 
     @property
     def client(self) -> OpenMetadata:
@@ -135,6 +154,29 @@ class Context:
         if self.om is None:
             raise StepSkippedError("the client was not constructed")
         return self.om
+
+    def governance(self) -> tuple[User, uuid.UUID]:
+        """The user created by ``create_user`` and the id of the domain ``create_domain`` made.
+
+        When ``create_domain`` failed only because its answer did not parse into the client's
+        ``Domain`` model (that step reports it), the domain still exists: its id is then read
+        from the raw JSON through the client's REST layer, so the service steps still run.
+        """
+        if self.owner is None:
+            raise StepSkippedError(f"user {OWNER!r} was not created")
+        if self.domain_id is None:
+            try:
+                raw = self.client.client.get(f"/domains/name/{quote(DOMAIN)}")
+            except APIError as err:
+                raise StepSkippedError(f"domain {DOMAIN!r} was not created: {err}") from err
+            self.domain_id = uuid.UUID(raw["id"])
+        return self.owner, self.domain_id
+
+    def governed_service(self) -> MlModelService:
+        """The service with owners, domains and tags created by ``governed_create``."""
+        if self.governed is None:
+            raise StepSkippedError(f"service {GOVERNED!r} was not created")
+        return self.governed
 
     def entity(self, name: str) -> MlModelService:
         """A service created by an earlier step."""
@@ -202,6 +244,69 @@ def dump(entity: MlModelService | None) -> dict[str, Any] | None:
     if entity is None:
         return None
     return entity.model_dump(mode="json", exclude_none=True, mask_secrets=False)
+
+
+def tag_label(tag_fqn: str) -> TagLabel:
+    """A manually applied, confirmed classification tag, as a create request carries it."""
+    return TagLabel(
+        tagFQN=tag_fqn,
+        source=TagSource.Classification,
+        labelType=LabelType.Manual,
+        state=State.Confirmed,
+    )
+
+
+def governed_request(owner: User, tag_fqns: list[str]) -> CreateMlModelServiceRequest:
+    """Create request for an Mlflow service with a user owner, the domain and tags."""
+    request = mlflow_request(GOVERNED, "governed")
+    request.owners = EntityReferenceList([EntityReference(id=owner.id, type="user")])
+    request.domains = [DOMAIN]
+    request.tags = [tag_label(fqn) for fqn in tag_fqns]
+    return request
+
+
+def check_owners(entity: MlModelService, owner: User, what: str) -> None:
+    """``owners`` is exactly the one user reference, resolved."""
+    refs = entity.owners.root if entity.owners else None
+    check(refs is not None, f"{what}: owners is missing")
+    assert refs is not None
+    expect_equal(
+        [(ref.id, ref.type, ref.name) for ref in refs],
+        [(owner.id, "user", OWNER)],
+        f"{what}: owners (id, type, name)",
+    )
+    expect_equal(refs[0].fullyQualifiedName, OWNER, f"{what}: owners[0].fullyQualifiedName")
+    expect_equal(refs[0].deleted, False, f"{what}: owners[0].deleted")
+
+
+def check_domains(entity: MlModelService, domain_id: uuid.UUID, what: str) -> None:
+    """``domains`` is exactly the one domain reference, resolved."""
+    refs = entity.domains.root if entity.domains else None
+    check(refs is not None, f"{what}: domains is missing")
+    assert refs is not None
+    expect_equal(
+        [(ref.id.root, ref.type, ref.name, ref.fullyQualifiedName) for ref in refs],
+        [(domain_id, "domain", DOMAIN, DOMAIN)],
+        f"{what}: domains (id, type, name, fullyQualifiedName)",
+    )
+
+
+def check_tags(entity: MlModelService, tag_fqns: list[str], what: str) -> None:
+    """``tags`` holds exactly these classification labels, with name and description."""
+    labels = entity.tags
+    check(labels is not None, f"{what}: tags is missing")
+    assert labels is not None
+    expect_equal(
+        sorted(label.tagFQN.root for label in labels), sorted(tag_fqns), f"{what}: tagFQNs"
+    )
+    for label in labels:
+        fqn = label.tagFQN.root
+        expect_equal(label.name, fqn.rsplit(".", 1)[-1], f"{what}: name of {fqn}")
+        description = label.description.root if label.description else None
+        check(bool(description), f"{what}: description of {fqn} is empty: {description!r}")
+        expect_equal(label.source, TagSource.Classification, f"{what}: source of {fqn}")
+        expect_equal(label.labelType, LabelType.Manual, f"{what}: labelType of {fqn}")
+        expect_equal(label.state, State.Confirmed, f"{what}: state of {fqn}")
 
 
 # --- steps -------------------------------------------------------------------------------
@@ -490,6 +595,117 @@ def step_versions(ctx: Context) -> None:
     expect_equal(old.description, "first", "description")
 
 
+def step_create_user(ctx: Context) -> None:
+    """create_or_update of a user, read back with get_by_name(User)."""
+    user = ctx.client.create_or_update(CreateUserRequest(name=OWNER, email=OWNER_EMAIL))
+    expect_equal(user.name.root, OWNER, "name")
+    expect_equal(user.fullyQualifiedName and user.fullyQualifiedName.root, OWNER, "FQN")
+    expect_equal(str(user.email.root), OWNER_EMAIL, "email")
+    expect_equal(user.isAdmin, False, "isAdmin")
+    expect_equal(user.isBot, False, "isBot")
+    expect_equal(user.deleted, False, "deleted")
+    fetched = ctx.client.get_by_name(User, OWNER)
+    check(fetched is not None, "get_by_name(User) returned None")
+    assert fetched is not None
+    expect_equal(fetched.id, user.id, "get_by_name(User).id")
+    expect_equal(fetched.name.root, OWNER, "get_by_name(User).name")
+    expect_equal(str(fetched.email.root), OWNER_EMAIL, "get_by_name(User).email")
+    ctx.owner = fetched
+
+
+def step_create_domain(ctx: Context) -> None:
+    """create_or_update of a domain, read back with get_by_name(Domain)."""
+    domain = ctx.client.create_or_update(
+        CreateDomainRequest(
+            name=DOMAIN, domainType=DomainType.Source_aligned, description=DOMAIN_DESCRIPTION
+        )
+    )
+    expect_equal(domain.name.root, DOMAIN, "name")
+    expect_equal(domain.fullyQualifiedName and domain.fullyQualifiedName.root, DOMAIN, "FQN")
+    expect_equal(domain.domainType, DomainType.Source_aligned, "domainType")
+    expect_equal(domain.description.root, DOMAIN_DESCRIPTION, "description")
+    fetched = ctx.client.get_by_name(Domain, DOMAIN)
+    check(fetched is not None, "get_by_name(Domain) returned None")
+    assert fetched is not None
+    expect_equal(fetched.id, domain.id, "get_by_name(Domain).id")
+    expect_equal(fetched.name.root, DOMAIN, "get_by_name(Domain).name")
+    expect_equal(fetched.domainType, DomainType.Source_aligned, "get_by_name(Domain).domainType")
+    ctx.domain_id = fetched.id.root
+
+
+def step_governed_create(ctx: Context) -> None:
+    """create_or_update of a service with a user owner, a domain and two tags."""
+    owner, _ = ctx.governance()
+    entity = ctx.client.create_or_update(governed_request(owner, [PII_SENSITIVE, TIER1]))
+    ctx.governed = entity
+    check_new_entity(ctx, entity, GOVERNED, GOVERNED)
+
+
+def step_governed_get_by_name(ctx: Context) -> None:
+    """get_by_name(fields=["owners","tags","domains"]) answers them resolved."""
+    owner, domain_id = ctx.governance()
+    created = ctx.governed_service()
+    fields = ["owners", "tags", "domains"]
+    entity = ctx.client.get_by_name(MlModelService, GOVERNED, fields=fields)
+    check(entity is not None, "get_by_name returned None")
+    assert entity is not None
+    expect_equal(entity.id, created.id, "id")
+    check_owners(entity, owner, "get_by_name")
+    check_domains(entity, domain_id, "get_by_name")
+    check_tags(entity, [PII_SENSITIVE, TIER1], "get_by_name")
+
+
+def step_governed_get_by_id(ctx: Context) -> None:
+    """get_by_id(fields=["owners","tags"]) answers what get_by_name answers."""
+    owner, _ = ctx.governance()
+    created = ctx.governed_service()
+    fields = ["owners", "tags"]
+    entity = ctx.client.get_by_id(MlModelService, created.id, fields=fields)
+    check(entity is not None, "get_by_id returned None")
+    assert entity is not None
+    expect_equal(entity.id, created.id, "id")
+    check_owners(entity, owner, "get_by_id")
+    check_tags(entity, [PII_SENSITIVE, TIER1], "get_by_id")
+    by_name = ctx.client.get_by_name(MlModelService, GOVERNED, fields=fields)
+    expect_equal(dump(entity), dump(by_name), "get_by_id vs get_by_name")
+
+
+def step_governed_list(ctx: Context) -> None:
+    """list_entities(fields=["owners","tags"]) parses every service and shows the labels."""
+    owner, _ = ctx.governance()
+    created = ctx.governed_service()
+    page = ctx.client.list_entities(MlModelService, fields=["owners", "tags"], limit=100)
+    expect_equal(len(page.entities), page.total, "one page holds every service")
+    by_name = {entity.name.root: entity for entity in page.entities}
+    check(GOVERNED in by_name, f"{GOVERNED} not listed: {sorted(by_name)}")
+    governed = by_name.pop(GOVERNED)
+    expect_equal(governed.id, created.id, "id")
+    check_owners(governed, owner, "list_entities")
+    check_tags(governed, [PII_SENSITIVE, TIER1], "list_entities")
+    others = {
+        name: (entity.owners and entity.owners.root, entity.tags)
+        for name, entity in by_name.items()
+    }
+    expect_equal(others, {name: ([], []) for name in by_name}, "owners and tags of the others")
+
+
+def step_governed_put_merges_tags(ctx: Context) -> None:
+    """A PUT carrying only Tier.Tier1 keeps both tags (PUT merges tags, never removes)."""
+    owner, domain_id = ctx.governance()
+    created = ctx.governed_service()
+    entity = ctx.client.create_or_update(governed_request(owner, [TIER1]))
+    expect_equal(entity.id, created.id, "id")
+    expect_equal(entity.version and entity.version.root, 0.1, "version")
+    fields = ["owners", "tags", "domains"]
+    fetched = ctx.client.get_by_name(MlModelService, GOVERNED, fields=fields)
+    check(fetched is not None, "get_by_name returned None")
+    assert fetched is not None
+    expect_equal(fetched.version and fetched.version.root, 0.1, "version read back")
+    check_owners(fetched, owner, "after PUT")
+    check_domains(fetched, domain_id, "after PUT")
+    check_tags(fetched, [PII_SENSITIVE, TIER1], "after PUT")
+
+
 STEPS: list[tuple[str, Callable[[Context], str | None]]] = [
     ("construct", step_construct),
     ("health_check", step_health_check),
@@ -509,6 +725,15 @@ STEPS: list[tuple[str, Callable[[Context], str | None]]] = [
     ("list_entities_paging", step_list_entities),
     ("list_all_entities", step_list_all_entities),
     ("entity_versions", step_versions),
+    # Services created from here on are not in ``ctx.created``: the listing steps above
+    # count exactly the services they expect.
+    ("create_user", step_create_user),
+    ("create_domain", step_create_domain),
+    ("governed_create", step_governed_create),
+    ("governed_get_by_name", step_governed_get_by_name),
+    ("governed_get_by_id", step_governed_get_by_id),
+    ("governed_list_entities", step_governed_list),
+    ("governed_put_merges_tags", step_governed_put_merges_tags),
 ]
 
 

@@ -43,7 +43,8 @@ def _ref(entity, entity_type):
         "type": entity_type,
         "name": entity["name"],
         "fullyQualifiedName": entity["fullyQualifiedName"],
-        "deleted": entity["deleted"],
+        # Domain answers leave `deleted` out (the client's Domain has none); references keep it.
+        "deleted": entity.get("deleted", False),
     }
     if "displayName" in entity:
         ref["displayName"] = entity["displayName"]

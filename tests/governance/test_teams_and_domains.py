@@ -112,7 +112,6 @@ def test_create_domain_returns_201_with_domain_type(client, auth_headers):
         "version": 0.1,
         "updatedAt": body["updatedAt"],
         "updatedBy": "admin",
-        "deleted": False,
         "href": f"http://testserver/api/v1/domains/{body['id']}",
     }
 

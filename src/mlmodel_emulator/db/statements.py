@@ -17,18 +17,30 @@ def insert_missing(
     *,
     any_conflict: bool = False,
 ) -> set[Any]:
-    """INSERT the rows whose `key` is not taken yet, in one statement; return the keys inserted.
+    """INSERT the rows whose `key` is not taken yet; return the keys inserted.
 
     A row whose key another transaction took meanwhile is skipped, not an error, so the
     caller can treat it as an update (INSERT ... ON CONFLICT DO NOTHING RETURNING). With
     `any_conflict`, a row that collides on any unique column is skipped the same way.
+    The rows go as parameters of one statement compiled once (SQLAlchemy's
+    "insertmanyvalues" batches them into multi-row INSERTs), not as a statement built
+    for each row count.
     """
     if not rows:
         return set()
     dialect = sqlite if connection.dialect.name == "sqlite" else postgresql
-    insert = dialect.insert(table).values(list(rows))
+    insert = dialect.insert(table)
     if any_conflict:
         statement = insert.on_conflict_do_nothing()
     else:
         statement = insert.on_conflict_do_nothing(index_elements=[key])
-    return set(connection.execute(statement.returning(key)).scalars())
+    return set(connection.execute(statement.returning(key), list(rows)).scalars())
+
+
+def insert_ignoring_conflicts(
+    connection: Connection, table: Table, rows: Sequence[dict[str, Any]]
+) -> None:
+    """INSERT rows, skipping any that collide with one already there."""
+    if rows:
+        dialect = sqlite if connection.dialect.name == "sqlite" else postgresql
+        connection.execute(dialect.insert(table).on_conflict_do_nothing(), list(rows))

@@ -19,6 +19,8 @@ class Domains(Kind[CreateDomain]):
     collection = "/v1/domains"
     store = repository.domains
     tracked = (*COMMON_TRACKED, FieldSpec("domainType", "scalar"))
+    # domain.json has no `deleted`: OpenMetadata deletes domains outright.
+    unanswered_fields = ("deleted",)
 
     def prepare(self, connection: Connection, request: CreateDomain) -> Prepared:
         return Prepared(

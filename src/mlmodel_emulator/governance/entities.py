@@ -97,6 +97,9 @@ class Kind(Generic[R]):
     relation: ClassVar[str | None] = None
     # Fields that hold entity references, given an href in answers.
     reference_fields: ClassVar[tuple[str, ...]] = ()
+    # Stored but never answered: the official client's model of this entity lacks them,
+    # and it refuses a whole answer over one unknown key (client-report §5).
+    unanswered_fields: ClassVar[tuple[str, ...]] = ()
 
     def lookup_fqn(self, name: str) -> str:
         """The FQN a /name/{fqn} path names: a name holding a dot is quoted first."""
@@ -413,7 +416,7 @@ def href(base_url: str, entity_type: str, entity_id: str) -> str:
 
 def to_response(kind: Kind[Any], doc: Doc, *, base_url: str) -> Doc:
     """The entity as answered: an absolute href on it and on each reference it holds."""
-    response = dict(doc)
+    response = {key: value for key, value in doc.items() if key not in kind.unanswered_fields}
     response["href"] = href(base_url, kind.entity_type, doc["id"])
     for name in kind.reference_fields:
         value = doc.get(name)

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Callable, Collection, Iterable, Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any, cast
 
 from sqlalchemy import (
     ColumnElement,
     Connection,
+    Select,
     Table,
     and_,
     bindparam,
@@ -41,7 +43,7 @@ def _no_extra_columns(_: Doc) -> dict[str, Any]:
     return {}
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class EntityStore:
     """The SQL every governance table answers the same way: one JSON document per row."""
 
@@ -70,22 +72,29 @@ class EntityStore:
             return self.table.c.deleted.is_(True)
         return None
 
+    @cached_property
+    def _lookups(self) -> dict[tuple[str, bool], Select[Any]]:
+        # Built once per table: building a statement costs about as much as running it,
+        # and the user lookup runs on every request.
+        lookups: dict[tuple[str, bool], Select[Any]] = {}
+        for column in ("id", "fqn"):
+            statement = select(self.table.c.doc).where(self.table.c[column] == bindparam("key"))
+            lookups[(column, False)] = statement
+            lookups[(column, True)] = statement.with_for_update()
+        return lookups
+
     def get_by_id(
         self, connection: Connection, entity_id: str, *, for_update: bool = False
     ) -> Doc | None:
-        statement = select(self.table.c.doc).where(self.table.c.id == entity_id)
-        if for_update:
-            statement = statement.with_for_update()
-        doc: Doc | None = connection.execute(statement).scalar_one_or_none()
+        statement = self._lookups[("id", for_update)]
+        doc: Doc | None = connection.execute(statement, {"key": entity_id}).scalar_one_or_none()
         return doc
 
     def get_by_fqn(
         self, connection: Connection, fqn: str, *, for_update: bool = False
     ) -> Doc | None:
-        statement = select(self.table.c.doc).where(self.table.c.fqn == fqn)
-        if for_update:
-            statement = statement.with_for_update()
-        doc: Doc | None = connection.execute(statement).scalar_one_or_none()
+        statement = self._lookups[("fqn", for_update)]
+        doc: Doc | None = connection.execute(statement, {"key": fqn}).scalar_one_or_none()
         return doc
 
     def get_many_by_id(self, connection: Connection, ids: Collection[str]) -> dict[str, Doc]:

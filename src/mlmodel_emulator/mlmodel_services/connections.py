@@ -331,6 +331,8 @@ def _walk(config: Mapping[str, Any], path: tuple[str, ...]) -> tuple[dict[str, A
 
 def split_uri_password(uri: str) -> tuple[str, str, str] | None:
     """(before, password, after) for scheme://user:password@host..., else None."""
+    if "@" not in uri:
+        return None
     scheme, sep, rest = uri.partition("://")
     if not sep:
         return None
@@ -419,26 +421,35 @@ def restore_masked_secrets(
     return config
 
 
+def _secret_locations(service_type: str, config: dict[str, Any]) -> list[tuple[str, ...]]:
+    """The paths of the secret values present in config: password fields, and URIs that
+    carry a password or are no URI at all (once sealed they are not)."""
+    locations = [path for path in SECRET_PATHS[service_type] if _walk(config, path) is not None]
+    for path in URI_PATHS[service_type]:
+        found = _walk(config, path)
+        if found is not None:
+            value = found[0][found[1]]
+            if "://" not in value or split_uri_password(value) is not None:
+                locations.append(path)
+    return locations
+
+
 def transform_secrets(
     service_type: str, config: dict[str, Any], transform: Callable[[str], str]
 ) -> dict[str, Any]:
-    """A copy of config with transform applied to every secret value (to seal or open it).
+    """config with transform applied to every secret value (to seal or open it).
 
-    A URI is transformed whole when it carries a password, or when it is no URI at all
-    (once sealed it is not): clear URIs without a password are left as they are.
+    A copy when there is anything to transform; config itself otherwise, since most
+    configs hold no secret and copying them is most of the cost.
     """
+    locations = _secret_locations(service_type, config)
+    if not locations:
+        return config
     copied = orjson_copy(config)
-    for path in SECRET_PATHS[service_type]:
+    for path in locations:
         found = _walk(copied, path)
-        if found is not None:
-            found[0][found[1]] = transform(found[0][found[1]])
-    for path in URI_PATHS[service_type]:
-        found = _walk(copied, path)
-        if found is None:
-            continue
-        value = found[0][found[1]]
-        if "://" not in value or split_uri_password(value) is not None:
-            found[0][found[1]] = transform(value)
+        assert found is not None
+        found[0][found[1]] = transform(found[0][found[1]])
     return copied
 
 

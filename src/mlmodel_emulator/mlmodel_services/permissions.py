@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
+from cachetools import TTLCache
 from sqlalchemy import Connection
 
 from mlmodel_emulator.auth.tokens import Principal
@@ -48,9 +49,37 @@ class Actor:
         return self._team_ids
 
 
-def actor_for(connection: Connection, principal: Principal, admin_users: Collection[str]) -> Actor:
+class UserCache:
+    """Users read recently, so that a token's user is not read again on every request.
+
+    A change to a user (deleted, made admin) reaches requests within `ttl` seconds. Users
+    that do not exist are never remembered, so a user is usable as soon as it is created.
+    """
+
+    def __init__(self, ttl: float = 2.0, size: int = 1024) -> None:
+        self._users: TTLCache[str, dict[str, Any]] = TTLCache(size, ttl)
+
+    def get(self, connection: Connection, name: str) -> dict[str, Any] | None:
+        user = self._users.get(name)
+        if user is None:
+            user = references.get_user_by_name(connection, name)
+            if user is not None:
+                self._users[name] = user
+        return user
+
+
+def actor_for(
+    connection: Connection,
+    principal: Principal,
+    admin_users: Collection[str],
+    users: UserCache | None = None,
+) -> Actor:
     """The user behind a token; a token for no user, or a deleted one, is refused (401)."""
-    user = references.get_user_by_name(connection, principal.name)
+    user = (
+        users.get(connection, principal.name)
+        if users is not None
+        else references.get_user_by_name(connection, principal.name)
+    )
     if user is None:
         raise Unauthorized(f"Not Authorized! User {principal.name} does not exist")
     if user.get("deleted"):

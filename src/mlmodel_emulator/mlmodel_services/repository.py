@@ -18,11 +18,10 @@ from sqlalchemy import (
     select,
     update,
 )
-from sqlalchemy.dialects import postgresql, sqlite
 
 from mlmodel_emulator.common import versioning
 from mlmodel_emulator.common.paging import Cursor
-from mlmodel_emulator.db.statements import insert_missing
+from mlmodel_emulator.db.statements import insert_ignoring_conflicts, insert_missing
 from mlmodel_emulator.mlmodel_services.models import (
     MlModelServiceDomainRecord,
     MlModelServiceRecord,
@@ -83,6 +82,13 @@ _BY_ID = select(_c.doc).where(_c.id == bindparam("key"))
 _BY_FQN = select(_c.doc).where(_c.fqn == bindparam("key"))
 _BY_ID_LOCKED = _BY_ID.with_for_update()
 _BY_FQN_LOCKED = _BY_FQN.with_for_update()
+# Locked in FQN order, the order every writer follows, so that writers cannot deadlock.
+_MANY_BY_FQN_LOCKED = (
+    select(_c.doc)
+    .where(_c.fqn.in_(bindparam("fqns", expanding=True)))
+    .order_by(_c.fqn)
+    .with_for_update()
+)
 
 
 def get_by_id(connection: Connection, entity_id: str, *, for_update: bool = False) -> Doc | None:
@@ -99,9 +105,8 @@ def get_by_fqn(connection: Connection, fqn: str, *, for_update: bool = False) ->
 
 def get_many_by_fqn(connection: Connection, fqns: Iterable[str]) -> dict[str, Doc]:
     """Current documents by FQN, locked for update, in one statement."""
-    # Locked in FQN order, the order every writer follows, so that writers cannot deadlock.
-    statement = select(_c.doc).where(_c.fqn.in_(set(fqns))).order_by(_c.fqn).with_for_update()
-    return {doc["fullyQualifiedName"]: doc for doc in connection.execute(statement).scalars()}
+    rows = connection.execute(_MANY_BY_FQN_LOCKED, {"fqns": sorted(set(fqns))}).scalars()
+    return {doc["fullyQualifiedName"]: doc for doc in rows}
 
 
 def add(connection: Connection, doc: Doc) -> bool:
@@ -142,8 +147,7 @@ def add_versions(connection: Connection, docs: Sequence[Doc]) -> None:
         {"service_id": d["id"], "version_tenths": versioning.from_wire(d["version"]), "doc": d}
         for d in docs
     ]
-    dialect = sqlite if connection.dialect.name == "sqlite" else postgresql
-    connection.execute(dialect.insert(_versions).values(rows).on_conflict_do_nothing())
+    insert_ignoring_conflicts(connection, _versions, rows)
 
 
 def list_versions(connection: Connection, entity_id: str) -> list[Doc]:
@@ -196,5 +200,7 @@ def list_page(
 
 
 def hard_delete(connection: Connection, entity_id: str) -> None:
+    """Remove an entity with its history and its relations."""
     connection.execute(delete(_versions).where(_versions.c.service_id == entity_id))
+    connection.execute(delete(_domains).where(_domains.c.service_id == entity_id))
     connection.execute(delete(_services).where(_c.id == entity_id))

@@ -10,6 +10,7 @@ import orjson
 from fastapi import APIRouter, Body, Query
 from fastapi.responses import Response
 
+from mlmodel_emulator.common.api import ApiModel
 from mlmodel_emulator.deps import ContextDep, RequestContext, now_ms
 from mlmodel_emulator.errors import BadRequest, PayloadTooLarge
 from mlmodel_emulator.mlmodel_services import service
@@ -67,6 +68,7 @@ def _caller(ctx: RequestContext) -> service.Caller:
         cipher=ctx.cipher,
         strict=ctx.settings.strict_connection_validation,
         admin_users=frozenset(ctx.settings.admin_users),
+        users=ctx.users,
     )
 
 
@@ -208,3 +210,53 @@ async def bulk_create_or_update_services(
         override=override_metadata,
     )
     return json_response(result.to_json())
+
+
+class RestoreEntity(ApiModel):
+    """api/restoreEntity.json."""
+
+    id: uuid.UUID
+
+
+RecursiveQuery = Annotated[
+    bool, Query(description="Also delete children (ML model services have none here).")
+]
+
+
+def _deleted_answer(ctx: RequestContext, outcome: service.Upsert) -> Response:
+    return json_response(_render(ctx, outcome.doc), headers={CHANGE_HEADER: outcome.change})
+
+
+@router.delete("/{id}", response_model=None, responses={200: {"model": MlModelService}, **ERRORS})
+async def delete_service(
+    id: uuid.UUID,
+    ctx: ContextDep,
+    hard_delete: Annotated[bool, Query(alias="hardDelete")] = False,
+    recursive: RecursiveQuery = False,
+) -> Response:
+    """Delete an ML model service: soft by default (it can be restored), or for good."""
+    outcome = ctx.database.write(
+        service.delete, entity_id=str(id), hard=hard_delete, caller=_caller(ctx)
+    )
+    return _deleted_answer(ctx, outcome)
+
+
+@router.delete(
+    "/name/{fqn:path}", response_model=None, responses={200: {"model": MlModelService}, **ERRORS}
+)
+async def delete_service_by_name(
+    fqn: str,
+    ctx: ContextDep,
+    hard_delete: Annotated[bool, Query(alias="hardDelete")] = False,
+    recursive: RecursiveQuery = False,
+) -> Response:
+    """Delete an ML model service by name: soft by default, or for good."""
+    outcome = ctx.database.write(service.delete, fqn=fqn, hard=hard_delete, caller=_caller(ctx))
+    return _deleted_answer(ctx, outcome)
+
+
+@router.put("/restore", response_model=None, responses={200: {"model": MlModelService}, **ERRORS})
+async def restore_service(request: RestoreEntity, ctx: ContextDep) -> Response:
+    """Restore a soft-deleted ML model service."""
+    outcome = ctx.database.write(service.restore, str(request.id), caller=_caller(ctx))
+    return _deleted_answer(ctx, outcome)

@@ -58,6 +58,9 @@ TRACKED_FIELDS: Final = (
 CREATED: Final = "entityCreated"
 UPDATED: Final = "entityUpdated"
 NO_CHANGE: Final = "entityNoChange"
+SOFT_DELETED: Final = "entitySoftDeleted"
+DELETED: Final = "entityDeleted"
+RESTORED: Final = "entityRestored"
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,9 +72,10 @@ class Caller:
     cipher: SecretCipher
     strict: bool = False
     admin_users: frozenset[str] = frozenset()
+    users: permissions.UserCache | None = None
 
     def actor(self, connection: Connection) -> permissions.Actor:
-        return permissions.actor_for(connection, self.principal, self.admin_users)
+        return permissions.actor_for(connection, self.principal, self.admin_users, self.users)
 
 
 @dataclass(frozen=True, slots=True)
@@ -469,6 +473,67 @@ def bulk_create_or_update(
             }
         )
     return result
+
+
+def _stored_for_change(connection: Connection, entity_id: str | None, fqn: str | None) -> Doc:
+    if entity_id is not None:
+        stored = repository.get_by_id(connection, entity_id, for_update=True)
+        key: str = entity_id
+    else:
+        assert fqn is not None
+        key = quote_name(fqn)
+        stored = repository.get_by_fqn(connection, key, for_update=True)
+    if stored is None:
+        raise EntityNotFound(ENTITY_TYPE, key)
+    return stored
+
+
+def _set_deleted(connection: Connection, stored: Doc, caller: Caller, *, deleted: bool) -> Doc:
+    """Record deleted false->true (soft delete) or true->false (restore): +0.1, history kept."""
+    original = open_doc(stored, caller.cipher)
+    updated = _apply_change(original, {**original, "deleted": deleted}, caller)
+    assert updated is not None
+    sealed = seal(updated, caller.cipher)
+    repository.add_versions(connection, [stored])
+    repository.replace_many(connection, [sealed])
+    return sealed
+
+
+def delete(
+    connection: Connection,
+    *,
+    entity_id: str | None = None,
+    fqn: str | None = None,
+    hard: bool,
+    caller: Caller,
+) -> Upsert:
+    """DELETE by id or name: soft (deleted=true, a new version) or hard (the entity, its
+    history and its relations are gone). The answer is the entity, as it now is or as it
+    was just before it went (om-api §2.8)."""
+    actor = caller.actor(connection)
+    stored = _stored_for_change(connection, entity_id, fqn)
+    permissions.authorize(
+        connection, actor, [permissions.Operation.Delete], stored.get("owners", [])
+    )
+    if hard:
+        repository.hard_delete(connection, stored["id"])
+        return Upsert(doc=stored, change=DELETED)
+    if stored["deleted"]:
+        return Upsert(doc=stored, change=NO_CHANGE)
+    return Upsert(doc=_set_deleted(connection, stored, caller, deleted=True), change=SOFT_DELETED)
+
+
+def restore(connection: Connection, entity_id: str, *, caller: Caller) -> Upsert:
+    """PUT /restore: a soft-deleted entity back, with deleted true->false recorded (+0.1)."""
+    actor = caller.actor(connection)
+    stored = repository.get_by_id(connection, entity_id, for_update=True)
+    # find(id, DELETED): an entity that is not deleted is not found.
+    if stored is None or not stored["deleted"]:
+        raise EntityNotFound(ENTITY_TYPE, entity_id)
+    permissions.authorize(
+        connection, actor, [permissions.Operation.EditAll], stored.get("owners", [])
+    )
+    return Upsert(doc=_set_deleted(connection, stored, caller, deleted=False), change=RESTORED)
 
 
 # ---------------------------------------------------------------------------- reads
