@@ -25,6 +25,8 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
     common: dict[str, Any] = {
         "json_serializer": _json_serializer,
         "json_deserializer": orjson.loads,
+        # Statement parameters hold connection configs: keep them out of errors and logs.
+        "hide_parameters": True,
     }
     if parsed.get_backend_name() != "sqlite":
         return create_engine(url, pool_pre_ping=True, pool_size=10, **common, **kwargs)
