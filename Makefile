@@ -8,7 +8,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 PG_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/postgres
 
-.PHONY: help install run migrate token test test-pg test-compat lint format typecheck check bench clean
+.PHONY: help install run migrate token test test-pg test-compat openapi lint format typecheck check bench clean
 
 help: ## list the commands
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN{FS=":.*## "}{printf "  make %-12s %s\n", $$1, $$2}'
@@ -38,6 +38,9 @@ test-pg: $(STAMP) ## the fast suite, failing if PostgreSQL is not reachable at P
 
 test-compat: $(STAMP) ## the official openmetadata-ingestion client against a live server
 	$(BIN)/pytest -m compat
+
+openapi: $(STAMP) ## rewrite tests/snapshots/openapi.json after a deliberate API change
+	$(BIN)/python -m tests.test_openapi
 
 lint: $(STAMP) ## ruff lint and format check
 	$(BIN)/ruff check .

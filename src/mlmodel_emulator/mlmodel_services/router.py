@@ -21,6 +21,7 @@ from mlmodel_emulator.mlmodel_services.schemas import (
     ErrorMessage,
     MlModelService,
     MlModelServiceList,
+    TestConnectionResult,
 )
 from mlmodel_emulator.responses import CHANGE_HEADER, json_response
 
@@ -260,3 +261,18 @@ async def restore_service(request: RestoreEntity, ctx: ContextDep) -> Response:
     """Restore a soft-deleted ML model service."""
     outcome = ctx.database.write(service.restore, str(request.id), caller=_caller(ctx))
     return _deleted_answer(ctx, outcome)
+
+
+@router.put(
+    "/{id}/testConnectionResult",
+    response_model=None,
+    responses={200: {"model": MlModelService}, **ERRORS},
+)
+async def set_test_connection_result(
+    id: uuid.UUID, result: TestConnectionResult, ctx: ContextDep
+) -> Response:
+    """Record the outcome of a connection test; the service's version does not change."""
+    doc = ctx.database.write(
+        service.set_test_connection_result, str(id), result.to_json_dict(), caller=_caller(ctx)
+    )
+    return json_response(_render(ctx, doc))

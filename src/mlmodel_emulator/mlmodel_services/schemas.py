@@ -45,6 +45,24 @@ class CreateMlModelService(ApiModel):
     ingestion_runner: EntityReference | None = Field(default=None, alias="ingestionRunner")
 
 
+class TestConnectionStepResult(ApiModel):
+    """testConnectionResult.json#/definitions/testConnectionStepResult."""
+
+    name: str
+    mandatory: bool
+    passed: bool
+    message: str | None = None
+    error_log: str | None = Field(default=None, alias="errorLog")
+
+
+class TestConnectionResult(ApiModel):
+    """connections/testConnectionResult.json: `steps` is required."""
+
+    last_updated_at: int | None = Field(default=None, alias="lastUpdatedAt")
+    status: Literal["Successful", "Failed", "Running"] | None = None
+    steps: list[TestConnectionStepResult]
+
+
 class ResponseModel(BaseModel):
     """Base of response models; they document responses and are never used to parse."""
 
@@ -94,6 +112,7 @@ class MlModelService(ResponseModel):
     dataProducts: list[EntityReference] | None = None
     pipelines: list[EntityReference] | None = None
     ingestionRunner: EntityReference | None = None
+    testConnectionResult: dict[str, Any] | None = None
 
 
 class Paging(ResponseModel):

@@ -475,6 +475,27 @@ def bulk_create_or_update(
     return result
 
 
+def set_test_connection_result(
+    connection: Connection, entity_id: str, result: Doc, *, caller: Caller
+) -> Doc:
+    """PUT /{id}/testConnectionResult: stored as is; version, updatedAt, updatedBy and
+    changeDescription stay untouched (addTestConnectionResult)."""
+    actor = caller.actor(connection)
+    stored = repository.get_by_id(connection, entity_id, for_update=True)
+    if stored is None or stored["deleted"]:
+        raise EntityNotFound(ENTITY_TYPE, entity_id)
+    # Authorized as a Create, as OpenMetadata's resource does.
+    permissions.authorize(
+        connection, actor, [permissions.Operation.Create], stored.get("owners", [])
+    )
+    problem = storable_problem(result)
+    if problem is not None:
+        raise BadRequest(f"[{problem}]")
+    updated = {**stored, "testConnectionResult": result}
+    repository.replace_many(connection, [updated])
+    return updated
+
+
 def _stored_for_change(connection: Connection, entity_id: str | None, fqn: str | None) -> Doc:
     if entity_id is not None:
         stored = repository.get_by_id(connection, entity_id, for_update=True)
