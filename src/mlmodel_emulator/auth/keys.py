@@ -58,25 +58,31 @@ def _load_pem(pem: bytes) -> rsa.RSAPrivateKey:
     return key
 
 
-def _create_key_file(path: Path) -> None:
-    """Write a new key where none is; if another process wins the race, keep its key."""
-    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    pem = key.private_bytes(
-        serialization.Encoding.PEM,
-        serialization.PrivateFormat.PKCS8,
-        serialization.NoEncryption(),
-    )
+def write_once(path: Path, content: bytes) -> None:
+    """Write a file that must not exist yet; if another process wins the race, keep its file.
+
+    The content goes to a temporary file first and link() puts it in place, failing when
+    the file exists, so a concurrent start never reads half a key.
+    """
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".jwt-key-")
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}-")
     try:
-        os.write(fd, pem)
+        os.write(fd, content)
         os.close(fd)
-        # link() fails when the file exists, so a concurrent start never sees half a key.
         os.link(tmp, path)
     except FileExistsError:
         pass
     finally:
         os.unlink(tmp)
+
+
+def _new_private_key_pem() -> bytes:
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    return key.private_bytes(
+        serialization.Encoding.PEM,
+        serialization.PrivateFormat.PKCS8,
+        serialization.NoEncryption(),
+    )
 
 
 def load_signing_keys(settings: Settings) -> SigningKeys:
@@ -86,6 +92,6 @@ def load_signing_keys(settings: Settings) -> SigningKeys:
     else:
         path = settings.data_dir / PRIVATE_KEY_FILE
         if not path.exists():
-            _create_key_file(path)
+            write_once(path, _new_private_key_pem())
         pem = path.read_bytes()
     return SigningKeys(private_key=_load_pem(pem), key_id=settings.jwt_key_id)

@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import os
-import tempfile
-from pathlib import Path
 from typing import Final
 
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 
+from mlmodel_emulator.auth.keys import write_once
 from mlmodel_emulator.config import Settings
 
 KEY_FILE: Final = "secrets-key"
@@ -41,20 +39,6 @@ class SecretCipher:
             ) from None
 
 
-def _create_key_file(path: Path) -> None:
-    """Write a new key where none is; if another process wins the race, keep its key."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".secrets-key-")
-    try:
-        os.write(fd, Fernet.generate_key())
-        os.close(fd)
-        os.link(tmp, path)
-    except FileExistsError:
-        pass
-    finally:
-        os.unlink(tmp)
-
-
 def load_cipher(settings: Settings) -> SecretCipher:
     """The cipher in effect: the configured key, else the data dir's (made at first start)."""
     if settings.secrets_key is not None:
@@ -62,7 +46,7 @@ def load_cipher(settings: Settings) -> SecretCipher:
     else:
         path = settings.data_dir / KEY_FILE
         if not path.exists():
-            _create_key_file(path)
+            write_once(path, Fernet.generate_key())
         key = path.read_bytes().strip()
     previous = settings.secrets_previous_key
     return SecretCipher(key, previous.get_secret_value().encode() if previous else None)
