@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Column, Connection, Table
+from sqlalchemy import Column, Connection, Result, Select, Table, any_, bindparam
 from sqlalchemy.dialects import postgresql, sqlite
 
 
@@ -44,3 +45,30 @@ def insert_ignoring_conflicts(
     if rows:
         dialect = sqlite if connection.dialect.name == "sqlite" else postgresql
         connection.execute(dialect.insert(table).on_conflict_do_nothing(), list(rows))
+
+
+@dataclass(frozen=True)
+class ManyLookup:
+    """SELECT ... WHERE column IN (values), each form built once.
+
+    PostgreSQL gets one array parameter (`= ANY(:values)`): the statement text stays the
+    same whatever the number of values, so the driver's cache and the server's plan cache
+    serve it. SQLite, which has no arrays, gets an expanding IN.
+    """
+
+    postgresql: Select[Any]
+    other: Select[Any]
+
+    def execute(self, connection: Connection, values: Sequence[Any]) -> Result[Any]:
+        if connection.dialect.name == "postgresql":
+            return connection.execute(self.postgresql, {"values": list(values)})
+        return connection.execute(self.other, {"values": list(values)})
+
+
+def many_lookup(statement: Select[Any], column: Column[Any]) -> ManyLookup:
+    """The lookup of `statement`'s rows whose `column` is among the values given."""
+    as_array = bindparam("values", type_=postgresql.ARRAY(column.type))
+    return ManyLookup(
+        postgresql=statement.where(column == any_(as_array)),
+        other=statement.where(column.in_(bindparam("values", expanding=True))),
+    )

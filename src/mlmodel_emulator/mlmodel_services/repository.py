@@ -21,7 +21,7 @@ from sqlalchemy import (
 
 from mlmodel_emulator.common import versioning
 from mlmodel_emulator.common.paging import Cursor
-from mlmodel_emulator.db.statements import insert_ignoring_conflicts, insert_missing
+from mlmodel_emulator.db.statements import insert_ignoring_conflicts, insert_missing, many_lookup
 from mlmodel_emulator.mlmodel_services.models import (
     MlModelServiceDomainRecord,
     MlModelServiceRecord,
@@ -83,12 +83,7 @@ _BY_FQN = select(_c.doc).where(_c.fqn == bindparam("key"))
 _BY_ID_LOCKED = _BY_ID.with_for_update()
 _BY_FQN_LOCKED = _BY_FQN.with_for_update()
 # Locked in FQN order, the order every writer follows, so that writers cannot deadlock.
-_MANY_BY_FQN_LOCKED = (
-    select(_c.doc)
-    .where(_c.fqn.in_(bindparam("fqns", expanding=True)))
-    .order_by(_c.fqn)
-    .with_for_update()
-)
+_MANY_BY_FQN_LOCKED = many_lookup(select(_c.doc).order_by(_c.fqn).with_for_update(), _c.fqn)
 
 
 def get_by_id(connection: Connection, entity_id: str, *, for_update: bool = False) -> Doc | None:
@@ -105,7 +100,7 @@ def get_by_fqn(connection: Connection, fqn: str, *, for_update: bool = False) ->
 
 def get_many_by_fqn(connection: Connection, fqns: Iterable[str]) -> dict[str, Doc]:
     """Current documents by FQN, locked for update, in one statement."""
-    rows = connection.execute(_MANY_BY_FQN_LOCKED, {"fqns": sorted(set(fqns))}).scalars()
+    rows = _MANY_BY_FQN_LOCKED.execute(connection, sorted(set(fqns))).scalars()
     return {doc["fullyQualifiedName"]: doc for doc in rows}
 
 
