@@ -21,6 +21,27 @@ class ApiModel(BaseModel):
 NonEmptyStr = Annotated[str, StringConstraints(min_length=1)]
 
 
+class ResponseModel(BaseModel):
+    """Base of response models; they document responses and are never used to parse."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+class FieldChange(ResponseModel):
+    name: str
+    oldValue: Any = None
+    newValue: Any = None
+
+
+class ChangeDescription(ResponseModel):
+    """entityHistory.json#/definitions/changeDescription."""
+
+    fieldsAdded: list[FieldChange] = []
+    fieldsUpdated: list[FieldChange] = []
+    fieldsDeleted: list[FieldChange] = []
+    previousVersion: float
+
+
 class EntityReference(ApiModel):
     """entityReference.json: a pointer to another entity."""
 

@@ -9,6 +9,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Query
 from fastapi.responses import Response
 
+from mlmodel_emulator.common.api import ResponseModel
 from mlmodel_emulator.db.session import Database
 from mlmodel_emulator.deps import (
     BaseUrlDep,
@@ -33,7 +34,6 @@ from mlmodel_emulator.governance.schemas import (
     Domain,
     DomainList,
     ErrorMessage,
-    ResponseModel,
     Tag,
     TagList,
     Team,

@@ -5,12 +5,18 @@ from __future__ import annotations
 import re
 import uuid
 from enum import StrEnum
-from typing import Annotated, Any
+from typing import Annotated
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, Field
 from pydantic_core import PydanticCustomError
 
-from mlmodel_emulator.common.api import ApiModel, EntityReference, Style
+from mlmodel_emulator.common.api import (
+    ApiModel,
+    ChangeDescription,
+    EntityReference,
+    ResponseModel,
+    Style,
+)
 from mlmodel_emulator.common.names import check_entity_name
 
 EntityName = Annotated[str, AfterValidator(check_entity_name)]
@@ -127,27 +133,6 @@ class CreateTag(ApiModel):
 
 
 # ---------------------------------------------------------------------------- responses
-
-
-class ResponseModel(BaseModel):
-    """Base of response models; they document responses and are never used to parse."""
-
-    model_config = ConfigDict(extra="forbid")
-
-
-class FieldChange(ResponseModel):
-    name: str
-    oldValue: Any = None
-    newValue: Any = None
-
-
-class ChangeDescription(ResponseModel):
-    """entityHistory.json#/definitions/changeDescription."""
-
-    fieldsAdded: list[FieldChange] = []
-    fieldsUpdated: list[FieldChange] = []
-    fieldsDeleted: list[FieldChange] = []
-    previousVersion: float
 
 
 class _Entity(ResponseModel):

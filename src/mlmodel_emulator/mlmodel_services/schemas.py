@@ -4,9 +4,16 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, Field
 
-from mlmodel_emulator.common.api import ApiModel, EntityReference, Style, TagLabel
+from mlmodel_emulator.common.api import (
+    ApiModel,
+    ChangeDescription,
+    EntityReference,
+    ResponseModel,
+    Style,
+    TagLabel,
+)
 from mlmodel_emulator.common.names import check_entity_name
 from mlmodel_emulator.mlmodel_services.connections import (
     MlModelConnectionConfig,
@@ -63,29 +70,8 @@ class TestConnectionResult(ApiModel):
     steps: list[TestConnectionStepResult]
 
 
-class ResponseModel(BaseModel):
-    """Base of response models; they document responses and are never used to parse."""
-
-    model_config = ConfigDict(extra="forbid")
-
-
 class MlModelConnection(ResponseModel):
     config: MlModelConnectionConfig | None = None
-
-
-class FieldChange(ResponseModel):
-    name: str
-    oldValue: Any = None
-    newValue: Any = None
-
-
-class ChangeDescription(ResponseModel):
-    """entityHistory.json#/definitions/changeDescription."""
-
-    fieldsAdded: list[FieldChange] = []
-    fieldsUpdated: list[FieldChange] = []
-    fieldsDeleted: list[FieldChange] = []
-    previousVersion: float
 
 
 class MlModelService(ResponseModel):
