@@ -80,6 +80,7 @@ class RequestContext:
     principal: Principal
     base_url: str
     users: UserCache
+    if_match: str | None
 
 
 async def get_context(request: Request) -> RequestContext:
@@ -94,6 +95,7 @@ async def get_context(request: Request) -> RequestContext:
         principal=verifier.principal(request.headers.get("authorization")),
         base_url=_base_url(request, settings),
         users=state.users,
+        if_match=request.headers.get("if-match"),
     )
 
 

@@ -62,6 +62,10 @@ def _render(
     )
 
 
+def _etag(doc: service.Doc) -> dict[str, str]:
+    return {"ETag": service.etag(doc)}
+
+
 def _caller(ctx: RequestContext) -> service.Caller:
     return service.Caller(
         principal=ctx.principal,
@@ -70,6 +74,7 @@ def _caller(ctx: RequestContext) -> service.Caller:
         strict=ctx.settings.strict_connection_validation,
         admin_users=frozenset(ctx.settings.admin_users),
         users=ctx.users,
+        if_match=ctx.if_match,
     )
 
 
@@ -113,7 +118,7 @@ async def get_service_by_name(
     doc = ctx.database.read(
         service.get_by_name, fqn, include=include, fields=wanted, caller=_caller(ctx)
     )
-    return json_response(_render(ctx, doc, wanted))
+    return json_response(_render(ctx, doc, wanted), headers=_etag(doc))
 
 
 @router.get("/{id}", response_model=None, responses={200: {"model": MlModelService}, **ERRORS})
@@ -128,7 +133,7 @@ async def get_service(
     doc = ctx.database.read(
         service.get_by_id, str(id), include=include, fields=wanted, caller=_caller(ctx)
     )
-    return json_response(_render(ctx, doc, wanted))
+    return json_response(_render(ctx, doc, wanted), headers=_etag(doc))
 
 
 @router.get(
@@ -153,7 +158,7 @@ async def get_service_version(
 ) -> Response:
     """One version of an ML model service, such as 0.1."""
     doc = ctx.database.read(service.get_version, str(id), version, caller=_caller(ctx))
-    return json_response(_render(ctx, doc))
+    return json_response(_render(ctx, doc), headers=_etag(doc))
 
 
 @router.post(
@@ -169,7 +174,7 @@ async def create_service(
     """Create an ML model service; 409 if the name is taken."""
     doc = ctx.database.write(service.create, request, caller=_caller(ctx))
     body = _render(ctx, doc)
-    headers = {"Location": body["href"], CHANGE_HEADER: service.CREATED}
+    headers = {"Location": body["href"], CHANGE_HEADER: service.CREATED, **_etag(doc)}
     return json_response(body, status_code=201, headers=headers)
 
 
@@ -185,9 +190,8 @@ async def create_or_update_service(
     """Create an ML model service (201) or update the one of that name (200)."""
     upsert = ctx.database.write(service.create_or_update, request, caller=_caller(ctx))
     body = _render(ctx, upsert.doc)
-    return json_response(
-        body, status_code=201 if upsert.created else 200, headers={CHANGE_HEADER: upsert.change}
-    )
+    headers = {CHANGE_HEADER: upsert.change, **_etag(upsert.doc)}
+    return json_response(body, status_code=201 if upsert.created else 200, headers=headers)
 
 
 @router.put("/bulk", response_model=None, responses={200: {"model": BulkOperationResult}, **ERRORS})
@@ -225,7 +229,10 @@ RecursiveQuery = Annotated[
 
 
 def _deleted_answer(ctx: RequestContext, outcome: service.Upsert) -> Response:
-    return json_response(_render(ctx, outcome.doc), headers={CHANGE_HEADER: outcome.change})
+    headers = {CHANGE_HEADER: outcome.change}
+    if outcome.change != service.DELETED:
+        headers.update(_etag(outcome.doc))
+    return json_response(_render(ctx, outcome.doc), headers=headers)
 
 
 @router.delete("/{id}", response_model=None, responses={200: {"model": MlModelService}, **ERRORS})
@@ -275,4 +282,4 @@ async def set_test_connection_result(
     doc = ctx.database.write(
         service.set_test_connection_result, str(id), result.to_json_dict(), caller=_caller(ctx)
     )
-    return json_response(_render(ctx, doc))
+    return json_response(_render(ctx, doc), headers=_etag(doc))

@@ -22,6 +22,7 @@ from mlmodel_emulator.errors import (
     BadRequest,
     EntityAlreadyExists,
     EntityNotFound,
+    PreconditionFailed,
     ServerMisconfigured,
     describe_errors,
 )
@@ -73,6 +74,8 @@ class Caller:
     strict: bool = False
     admin_users: frozenset[str] = frozenset()
     users: permissions.UserCache | None = None
+    # The request's If-Match header: writes go ahead only on the version it names.
+    if_match: str | None = None
 
     def actor(self, connection: Connection) -> permissions.Actor:
         return permissions.actor_for(connection, self.principal, self.admin_users, self.users)
@@ -341,6 +344,7 @@ def _upsert(
     override: bool,
 ) -> Upsert:
     stored = repository.get_by_fqn(connection, prepared.fqn, for_update=True)
+    check_if_match(stored, caller.if_match)
     if stored is None:
         permissions.authorize(connection, actor, [permissions.Operation.Create], None)
         doc = seal(_new_doc(prepared, caller), caller.cipher)
@@ -496,6 +500,26 @@ def set_test_connection_result(
     return updated
 
 
+# EntityRepository's text for a stale If-Match (PreconditionFailedException).
+STALE_ENTITY: Final = "The entity has been modified by another user. Please refresh and retry."
+
+
+def etag(doc: Doc) -> str:
+    """A weak ETag naming the entity's version, as the official client sends it back."""
+    return f'W/"{doc["version"]}"'
+
+
+def check_if_match(stored: Doc | None, if_match: str | None) -> None:
+    """412 unless If-Match is absent or names the stored version (or is * for any)."""
+    if if_match is None:
+        return
+    if stored is not None:
+        tags = {tag.strip().removeprefix("W/") for tag in if_match.split(",")}
+        if "*" in tags or etag(stored).removeprefix("W/") in tags:
+            return
+    raise PreconditionFailed(STALE_ENTITY)
+
+
 def _stored_for_change(connection: Connection, entity_id: str | None, fqn: str | None) -> Doc:
     if entity_id is not None:
         stored = repository.get_by_id(connection, entity_id, for_update=True)
@@ -536,6 +560,7 @@ def delete(
     permissions.authorize(
         connection, actor, [permissions.Operation.Delete], stored.get("owners", [])
     )
+    check_if_match(stored, caller.if_match)
     if hard:
         repository.hard_delete(connection, stored["id"])
         return Upsert(doc=stored, change=DELETED)
