@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import binascii
 from dataclasses import dataclass
+from typing import Any
 
 import orjson
 
@@ -38,3 +39,47 @@ def decode_cursor(value: str | None) -> Cursor | None:
     if not isinstance(name, str) or not isinstance(id_, str):
         raise BadRequest(f"Invalid paging cursor {value}")
     return Cursor(name=name, id=id_)
+
+
+@dataclass(frozen=True, slots=True)
+class Page:
+    """One page of documents and its `paging` object."""
+
+    docs: list[dict[str, Any]]
+    paging: dict[str, Any]
+
+
+def _cursor_of(doc: dict[str, Any]) -> str:
+    return encode_cursor(Cursor(name=doc["name"], id=doc["id"]))
+
+
+def assemble_page(
+    rows: list[dict[str, Any]],
+    *,
+    limit: int,
+    total: int,
+    after: Cursor | None,
+    before: Cursor | None,
+) -> Page:
+    """Cut `limit + 1` fetched rows to a page and set its cursors (om-api §2.9).
+
+    Forward, `after` points past the last row when more follow, and `before` at the first
+    row when the page was asked for with an `after` cursor. Backward (rows fetched nearest
+    first), `before` points at the first row when more precede, and `after` always at the
+    last.
+    """
+    paging: dict[str, Any] = {"total": total}
+    if before is not None:
+        rows = rows[::-1]
+        if len(rows) > limit:
+            rows = rows[1:]
+            paging["before"] = _cursor_of(rows[0])
+        if rows:
+            paging["after"] = _cursor_of(rows[-1])
+    else:
+        if len(rows) > limit:
+            rows = rows[:limit]
+            paging["after"] = _cursor_of(rows[-1])
+        if after is not None and rows:
+            paging["before"] = _cursor_of(rows[0])
+    return Page(docs=rows, paging=paging)

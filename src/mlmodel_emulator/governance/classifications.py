@@ -9,6 +9,7 @@ from typing import Any, ClassVar, Final
 
 from sqlalchemy import Connection
 
+from mlmodel_emulator.common.paging import Page
 from mlmodel_emulator.common.versioning import FieldSpec
 from mlmodel_emulator.errors import BadRequest, EntityNotFound
 from mlmodel_emulator.governance import repository
@@ -18,7 +19,6 @@ from mlmodel_emulator.governance.entities import (
     Doc,
     Kind,
     ListQuery,
-    Page,
     Prepared,
     apply_change,
     list_page,

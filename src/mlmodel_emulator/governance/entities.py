@@ -13,7 +13,7 @@ from mlmodel_emulator.auth.tokens import Principal
 from mlmodel_emulator.common import versioning
 from mlmodel_emulator.common.api import ApiModel, storable_problem
 from mlmodel_emulator.common.names import quote_name
-from mlmodel_emulator.common.paging import Cursor, decode_cursor, encode_cursor
+from mlmodel_emulator.common.paging import Page, assemble_page, decode_cursor
 from mlmodel_emulator.common.versioning import FieldSpec
 from mlmodel_emulator.errors import BadRequest, EntityAlreadyExists, EntityNotFound
 from mlmodel_emulator.governance import access
@@ -70,12 +70,6 @@ class Upsert:
     @property
     def created(self) -> bool:
         return self.change == CREATED
-
-
-@dataclass(frozen=True, slots=True)
-class Page:
-    docs: list[Doc]
-    paging: dict[str, Any]
 
 
 class Kind(Generic[R]):
@@ -352,10 +346,6 @@ def get_by_name(connection: Connection, kind: Kind[Any], name: str, *, include: 
     return kind.expand(connection, [doc])[0]
 
 
-def _cursor(doc: Doc) -> str:
-    return encode_cursor(Cursor(name=doc["name"], id=doc["id"]))
-
-
 @dataclass(frozen=True, slots=True)
 class ListQuery:
     limit: int
@@ -381,21 +371,8 @@ def list_page(connection: Connection, kind: Kind[Any], query: ListQuery) -> Page
         after=after,
         before=before,
     )
-    paging: dict[str, Any] = {"total": total}
-    if before is not None:
-        rows.reverse()
-        if len(rows) > query.limit:
-            rows = rows[1:]
-            paging["before"] = _cursor(rows[0])
-        if rows:
-            paging["after"] = _cursor(rows[-1])
-    else:
-        if len(rows) > query.limit:
-            rows = rows[: query.limit]
-            paging["after"] = _cursor(rows[-1])
-        if after is not None and rows:
-            paging["before"] = _cursor(rows[0])
-    return Page(docs=kind.expand(connection, rows), paging=paging)
+    page = assemble_page(rows, limit=query.limit, total=total, after=after, before=before)
+    return Page(docs=kind.expand(connection, page.docs), paging=page.paging)
 
 
 # ---------------------------------------------------------------------------- answers

@@ -15,7 +15,7 @@ from mlmodel_emulator.auth.tokens import Principal
 from mlmodel_emulator.common import versioning
 from mlmodel_emulator.common.api import storable_problem
 from mlmodel_emulator.common.names import quote_name
-from mlmodel_emulator.common.paging import Cursor, decode_cursor, encode_cursor
+from mlmodel_emulator.common.paging import Page, assemble_page, decode_cursor
 from mlmodel_emulator.common.versioning import FieldSpec
 from mlmodel_emulator.errors import (
     ApiError,
@@ -658,16 +658,6 @@ def _included(doc: Doc, include: str) -> bool:
     return True
 
 
-@dataclass(frozen=True, slots=True)
-class Page:
-    docs: list[Doc]
-    paging: dict[str, Any]
-
-
-def _cursor(doc: Doc) -> str:
-    return encode_cursor(Cursor(name=doc["name"], id=doc["id"]))
-
-
 def list_page(
     connection: Connection,
     *,
@@ -696,21 +686,8 @@ def list_page(
         before=before_cursor,
         domain_id=domain_id,
     )
-    paging: dict[str, Any] = {"total": total}
-    if before_cursor is not None:
-        rows.reverse()
-        if len(rows) > limit:
-            rows = rows[1:]
-            paging["before"] = _cursor(rows[0])
-        if rows:
-            paging["after"] = _cursor(rows[-1])
-    else:
-        if len(rows) > limit:
-            rows = rows[:limit]
-            paging["after"] = _cursor(rows[-1])
-        if after_cursor is not None and rows:
-            paging["before"] = _cursor(rows[0])
-    return Page(docs=hydrate(connection, rows, fields), paging=paging)
+    page = assemble_page(rows, limit=limit, total=total, after=after_cursor, before=before_cursor)
+    return Page(docs=hydrate(connection, page.docs, fields), paging=page.paging)
 
 
 def list_versions(connection: Connection, entity_id: str, *, caller: Caller) -> list[Doc]:
