@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -32,6 +33,18 @@ from mlmodel_emulator.system.router import router as system_router
 API_PREFIX = "/api"
 
 
+def _freeze_startup_objects() -> None:
+    """Leave what exists at startup out of every later garbage collection, once a process.
+
+    The modules, schemas and statements loaded by then are most of the heap and live as
+    long as the process; scanning them again on every full collection cost a bulk request
+    about a quarter of its time.
+    """
+    if gc.get_freeze_count() == 0:
+        gc.collect()
+        gc.freeze()
+
+
 def create_app(settings: Settings | None = None) -> FastAPI:
     """Build the application; nothing touches the database or the disk until it starts."""
     settings = settings or Settings()
@@ -45,6 +58,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.database = Database(make_engine(settings.sqlalchemy_url))
         try:
             seed(app.state.database, settings, now_ms=time.time_ns() // 1_000_000)
+            _freeze_startup_objects()
             yield
         finally:
             app.state.database.dispose()

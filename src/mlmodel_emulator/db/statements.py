@@ -4,10 +4,54 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import Column, Connection, Result, Select, Table, any_, bindparam
+from sqlalchemy import (
+    Column,
+    Connection,
+    Insert,
+    Result,
+    Select,
+    Table,
+    any_,
+    bindparam,
+    func,
+    select,
+)
+from sqlalchemy import column as sql_column
 from sqlalchemy.dialects import postgresql, sqlite
+
+
+def _insert_ignoring(
+    dialect_name: str,
+    table: Table,
+    conflict: Column[Any] | None = None,
+    returning: Column[Any] | None = None,
+) -> Insert:
+    """INSERT ... ON CONFLICT [(conflict)] DO NOTHING [RETURNING returning], built once per
+    form: building a statement costs about as much as running it."""
+    return _built_insert_ignoring(
+        dialect_name,
+        table,
+        None if conflict is None else conflict.key,
+        None if returning is None else returning.key,
+    )
+
+
+# Keyed by column names: columns compare into SQL expressions, not booleans.
+@lru_cache(maxsize=64)
+def _built_insert_ignoring(
+    dialect_name: str, table: Table, conflict: str | None, returning: str | None
+) -> Insert:
+    dialect = sqlite if dialect_name == "sqlite" else postgresql
+    insert: Any = dialect.insert(table)
+    statement: Insert
+    if conflict is None:
+        statement = insert.on_conflict_do_nothing()
+    else:
+        statement = insert.on_conflict_do_nothing(index_elements=[table.c[conflict]])
+    return statement if returning is None else statement.returning(table.c[returning])
 
 
 def insert_missing(
@@ -29,13 +73,9 @@ def insert_missing(
     """
     if not rows:
         return set()
-    dialect = sqlite if connection.dialect.name == "sqlite" else postgresql
-    insert = dialect.insert(table)
-    if any_conflict:
-        statement = insert.on_conflict_do_nothing()
-    else:
-        statement = insert.on_conflict_do_nothing(index_elements=[key])
-    return set(connection.execute(statement.returning(key), list(rows)).scalars())
+    conflict = None if any_conflict else key
+    statement = _insert_ignoring(connection.dialect.name, table, conflict, key)
+    return set(connection.execute(statement, list(rows)).scalars())
 
 
 def insert_ignoring_conflicts(
@@ -43,8 +83,7 @@ def insert_ignoring_conflicts(
 ) -> None:
     """INSERT rows, skipping any that collide with one already there."""
     if rows:
-        dialect = sqlite if connection.dialect.name == "sqlite" else postgresql
-        connection.execute(dialect.insert(table).on_conflict_do_nothing(), list(rows))
+        connection.execute(_insert_ignoring(connection.dialect.name, table), list(rows))
 
 
 @dataclass(frozen=True)
@@ -72,3 +111,50 @@ def many_lookup(statement: Select[Any], column: Column[Any]) -> ManyLookup:
         postgresql=statement.where(column == any_(as_array)),
         other=statement.where(column.in_(bindparam("values", expanding=True))),
     )
+
+
+class InsertNew:
+    """INSERT rows that carry fresh identities, skipping those whose `key` is taken.
+
+    One short statement whatever the number of rows, built once, without RETURNING. On
+    PostgreSQL the rows travel as one JSON array that the server unpacks
+    (`jsonb_to_recordset`): the driver then converts one parameter instead of one per
+    value, and its query cache and the server's prepared statements serve the statement,
+    where a multi-row VALUES list defeats both. On SQLite, an executemany (a loop in C).
+    The inserted count tells whether every row went in; only when some row lost a race for
+    its key are the rows that did go in looked up, by their `identity` (made fresh by the
+    caller, so a row holding it is one of these).
+    """
+
+    def __init__(self, table: Table, key: Column[Any], identity: Column[Any]) -> None:
+        self._key = key.key
+        self._identity = identity.key
+        names = [column.key for column in table.columns]
+        records = (
+            func.jsonb_to_recordset(bindparam("rows", type_=postgresql.JSONB))
+            .table_valued(*(sql_column(column.key, column.type) for column in table.columns))
+            .render_derived(name="r", with_types=True)
+        )
+        self._postgresql = (
+            postgresql.insert(table)
+            .from_select(names, select(*(records.c[name] for name in names)))
+            .on_conflict_do_nothing(index_elements=[key])
+            .execution_options(preserve_rowcount=True)
+        )
+        self._sqlite = _insert_ignoring("sqlite", table, key).execution_options(
+            preserve_rowcount=True
+        )
+        self._inserted = many_lookup(select(key), identity)
+
+    def execute(self, connection: Connection, rows: Sequence[dict[str, Any]]) -> set[Any]:
+        """Insert what is free; return the keys of the rows inserted."""
+        if not rows:
+            return set()
+        if connection.dialect.name == "postgresql":
+            result = connection.execute(self._postgresql, {"rows": list(rows)})
+        else:
+            result = connection.execute(self._sqlite, list(rows))
+        if result.rowcount == len(rows):
+            return {row[self._key] for row in rows}
+        identities = [row[self._identity] for row in rows]
+        return set(self._inserted.execute(connection, identities).scalars())
