@@ -8,6 +8,7 @@ from alembic import context
 
 # Imported for their side effect: they register the tables on the metadata.
 import mlmodel_emulator.governance.models
+import mlmodel_emulator.jobs.models
 import mlmodel_emulator.mlmodel_services.models  # noqa: F401
 from mlmodel_emulator.config import Settings
 from mlmodel_emulator.db.base import Base

@@ -30,6 +30,7 @@ TABLES_CHILD_FIRST = (
     "team",
     "domain",
     "classification",
+    "job",
 )
 
 

@@ -12,6 +12,7 @@ from sqlalchemy import inspect
 
 # Imported for their side effect: they register the tables on the metadata.
 import mlmodel_emulator.governance.models
+import mlmodel_emulator.jobs.models
 import mlmodel_emulator.mlmodel_services.models  # noqa: F401
 from mlmodel_emulator.cli import alembic_config
 from mlmodel_emulator.config import Settings
@@ -30,6 +31,7 @@ TABLES = {
     "domain",
     "classification",
     "tag",
+    "job",
 }
 
 

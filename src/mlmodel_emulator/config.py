@@ -106,6 +106,14 @@ class Settings(BaseSettings):
             "missing. A malformed file stops the startup."
         ),
     )
+    patch_session_seconds: int = Field(
+        default=600,
+        ge=0,
+        description=(
+            "PATCHes by the same user within this many seconds of their last change are "
+            "merged into one version, as OpenMetadata's session timeout does; 0 turns it off."
+        ),
+    )
     access_log: bool = Field(
         default=False, description="Log every request (costs about 60 µs per request)."
     )

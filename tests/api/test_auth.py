@@ -110,7 +110,7 @@ def test_list_not_a_bearer_header_returns_401_token_not_present(
 
 def test_every_service_route_without_token_returns_401(client: TestClient) -> None:
     paths = client.app.openapi()["paths"]  # type: ignore[attr-defined]
-    values = {"id": str(uuid.uuid4()), "fqn": "svc", "version": "0.1"}
+    values = {"id": str(uuid.uuid4()), "fqn": "svc", "version": "0.1", "userId": str(uuid.uuid4())}
     calls = [
         (method.upper(), re.sub(r"\{(\w+)\}", lambda m: values[m.group(1)], path))
         for path, operations in paths.items()

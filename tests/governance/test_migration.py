@@ -10,8 +10,9 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import inspect
 
-# Both imports register their tables on Base.metadata.
+# These imports register their tables on Base.metadata.
 import mlmodel_emulator.governance.models
+import mlmodel_emulator.jobs.models
 import mlmodel_emulator.mlmodel_services.models  # noqa: F401
 from mlmodel_emulator.cli import alembic_config
 from mlmodel_emulator.config import Settings
@@ -62,6 +63,6 @@ def test_downgrade_to_previous_revision_drops_only_governance_tables(empty_datab
     before = _tables(empty_database)
     command.upgrade(config, "head")
 
-    # Later revisions go too: the one after the governance tables adds mlmodel_service_domain.
-    assert before == everything - GOVERNANCE_TABLES - {"mlmodel_service_domain"}
+    # Later revisions go too: mlmodel_service_domain, then job.
+    assert before == everything - GOVERNANCE_TABLES - {"mlmodel_service_domain", "job"}
     assert _tables(empty_database) == everything

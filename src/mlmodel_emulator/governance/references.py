@@ -19,7 +19,9 @@ __all__ = [
     "href",
     "refresh_references",
     "refresh_tags",
+    "resolve_domain_references",
     "resolve_domains",
+    "resolve_follower",
     "resolve_owners",
     "resolve_tags",
     "team_ids_of_user",
@@ -101,6 +103,23 @@ def resolve_domains(connection: Connection, fqns: list[str]) -> list[dict[str, A
         doc = found.get(fqn) or found.get(quote_name(fqn))
         if doc is None or doc["deleted"]:
             raise EntityNotFound("domain", fqn)
+        domains.setdefault(doc["id"], reference(doc, "domain"))
+    return list(domains.values())
+
+
+def resolve_domain_references(
+    connection: Connection, refs: list[dict[str, Any]]
+) -> list[dict[str, Any]]:
+    """Domains by reference, as a patched entity holds them; each must be a domain that
+    exists and is not deleted. Returns references in the order given, each domain once."""
+    found = repository.domains.get_many_by_id(connection, _ids_of(refs, "domain"))
+    domains: dict[str, Doc] = {}
+    for ref in refs:
+        if ref.get("type") != "domain":
+            raise BadRequest(f"Entity of type {ref.get('type')} can't be a domain")
+        doc = found.get(str(ref.get("id")).lower())
+        if doc is None or doc["deleted"]:
+            raise EntityNotFound("domain", str(ref.get("id")))
         domains.setdefault(doc["id"], reference(doc, "domain"))
     return list(domains.values())
 
@@ -224,3 +243,15 @@ def get_user_by_name(connection: Connection, name: str) -> dict[str, Any] | None
 def team_ids_of_user(connection: Connection, user_id: str) -> set[str]:
     """The ids of the teams a user is in (team.users and user.teams are one relation here)."""
     return set(repository.team_ids_of_users(connection, [user_id]).get(user_id, []))
+
+
+def resolve_follower(connection: Connection, user_id: str) -> dict[str, Any]:
+    """The user a follower change names, as a reference; 404 unless it exists undeleted.
+
+    EntityRepository.addFollower and deleteFollower read the user with Include.NON_DELETED,
+    so a soft-deleted user is not found either.
+    """
+    user = repository.users.get_by_id(connection, user_id.lower())
+    if user is None or user["deleted"]:
+        raise EntityNotFound("user", user_id)
+    return reference(user, "user")

@@ -112,7 +112,8 @@ def authorize(
     operations: Sequence[Operation],
     owners: Sequence[dict[str, Any]] | None,
 ) -> None:
-    """Allow admins anything, bots their policy's operations, owners the edits and delete.
+    """Allow admins anything, bots their policy's operations, owners the edits and delete,
+    and anyone the owners of an entity that has none.
 
     `owners` are the stored entity's owners, or None for an entity that does not exist yet.
     """
@@ -126,4 +127,18 @@ def authorize(
         and _owns(connection, actor, owners)
     ):
         return
+    # OrganizationPolicy's NoOwner rule: anyone may claim or give an entity nobody owns.
+    if owners is not None and not owners and set(operations) == {Operation.EditOwners}:
+        return
     raise _denied(actor, operations)
+
+
+def authorize_follower(actor: Actor, user_id: str) -> None:
+    """Anyone may follow or unfollow as themselves; only an admin may do it for another user.
+
+    EntityResource's follower guard (OpenMetadata PR #32322) sends a cross-user change
+    through DefaultAuthorizer.authorizeAdmin, whose 403 says the caller is not admin.
+    """
+    if actor.is_admin or actor.user_id.lower() == user_id.lower():
+        return
+    raise Forbidden(f"Principal: CatalogPrincipal{{name='{actor.name}'}} is not admin")

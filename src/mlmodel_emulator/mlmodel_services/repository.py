@@ -168,6 +168,15 @@ def get_version(connection: Connection, entity_id: str, tenths: int) -> Doc | No
     return doc
 
 
+def remove_version(connection: Connection, entity_id: str, tenths: int) -> None:
+    """Forget one past version (an editing session undid the change that followed it)."""
+    connection.execute(
+        delete(_versions).where(
+            _versions.c.service_id == entity_id, _versions.c.version_tenths == tenths
+        )
+    )
+
+
 def count(connection: Connection, include: str, domain_id: str | None = None) -> int:
     statement = select(func.count()).select_from(_services).where(*filters(include, domain_id))
     return int(connection.execute(statement).scalar_one())

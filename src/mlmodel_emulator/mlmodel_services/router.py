@@ -7,20 +7,33 @@ from enum import StrEnum
 from typing import Annotated, Any
 
 import orjson
-from fastapi import APIRouter, Body, Query
+from fastapi import APIRouter, Body, Depends, Path, Query, Request
 from fastapi.responses import Response
+from starlette.background import BackgroundTask
 
 from mlmodel_emulator.common.api import ApiModel
-from mlmodel_emulator.deps import ContextDep, RequestContext, now_ms
+from mlmodel_emulator.deps import (
+    ContextAndBody,
+    ContextDep,
+    RequestContext,
+    context_and_body,
+    json_body_openapi,
+    now_ms,
+)
 from mlmodel_emulator.errors import BadRequest, PayloadTooLarge
-from mlmodel_emulator.mlmodel_services import service
+from mlmodel_emulator.jobs import runner
+from mlmodel_emulator.jobs.service import Started
+from mlmodel_emulator.mlmodel_services import patch, service
 from mlmodel_emulator.mlmodel_services.schemas import (
     BulkOperationResult,
+    ChangeEvent,
     CreateMlModelService,
+    DeleteEntityResponse,
     EntityHistory,
     ErrorMessage,
     MlModelService,
     MlModelServiceList,
+    RestoreEntityResponse,
     TestConnectionResult,
 )
 from mlmodel_emulator.responses import CHANGE_HEADER, json_response
@@ -39,6 +52,9 @@ ERRORS: dict[int | str, dict[str, Any]] = {
 }
 
 router = APIRouter(prefix="/v1/services/mlmodelServices", tags=["mlmodelServices"])
+
+# The hottest route reads its body in one pydantic pass (deps.JsonBody).
+_create_context = context_and_body(CreateMlModelService)
 
 FieldsQuery = Annotated[
     str | None,
@@ -75,6 +91,8 @@ def _caller(ctx: RequestContext) -> service.Caller:
         admin_users=frozenset(ctx.settings.admin_users),
         users=ctx.users,
         if_match=ctx.if_match,
+        base_url=ctx.base_url,
+        session_ms=ctx.settings.patch_session_seconds * 1000,
     )
 
 
@@ -121,6 +139,27 @@ async def get_service_by_name(
     return json_response(_render(ctx, doc, wanted), headers=_etag(doc))
 
 
+# Routes are matched in the order declared, each request walking the list: the create that
+# ingestion sends most comes early. The list stays the first route of its path, so a wrong
+# method there still answers 405 with Allow: GET.
+@router.post(
+    "",
+    status_code=201,
+    response_model=None,
+    responses={201: {"model": MlModelService}, **ERRORS},
+    openapi_extra=json_body_openapi(CreateMlModelService),
+)
+async def create_service(
+    call: Annotated[ContextAndBody[CreateMlModelService], Depends(_create_context)],
+) -> Response:
+    """Create an ML model service; 409 if the name is taken."""
+    ctx = call.ctx
+    doc = ctx.database.write(service.create, call.body.model(), caller=_caller(ctx))
+    body = _render(ctx, doc)
+    headers = {"Location": body["href"], CHANGE_HEADER: service.CREATED, **_etag(doc)}
+    return json_response(body, status_code=201, headers=headers)
+
+
 @router.get("/{id}", response_model=None, responses={200: {"model": MlModelService}, **ERRORS})
 async def get_service(
     id: uuid.UUID,
@@ -161,23 +200,6 @@ async def get_service_version(
     return json_response(_render(ctx, doc), headers=_etag(doc))
 
 
-@router.post(
-    "",
-    status_code=201,
-    response_model=None,
-    responses={201: {"model": MlModelService}, **ERRORS},
-)
-async def create_service(
-    request: CreateMlModelService,
-    ctx: ContextDep,
-) -> Response:
-    """Create an ML model service; 409 if the name is taken."""
-    doc = ctx.database.write(service.create, request, caller=_caller(ctx))
-    body = _render(ctx, doc)
-    headers = {"Location": body["href"], CHANGE_HEADER: service.CREATED, **_etag(doc)}
-    return json_response(body, status_code=201, headers=headers)
-
-
 @router.put(
     "",
     response_model=None,
@@ -192,6 +214,68 @@ async def create_or_update_service(
     body = _render(ctx, upsert.doc)
     headers = {CHANGE_HEADER: upsert.change, **_etag(upsert.doc)}
     return json_response(body, status_code=201 if upsert.created else 200, headers=headers)
+
+
+JSON_PATCH_BODY: dict[str, Any] = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            patch.CONTENT_TYPE: {
+                "schema": {
+                    "type": "array",
+                    "description": "RFC 6902 operations.",
+                    "items": {
+                        "type": "object",
+                        "required": ["op", "path"],
+                        "properties": {
+                            "op": {
+                                "type": "string",
+                                "enum": ["add", "remove", "replace", "move", "copy", "test"],
+                            },
+                            "path": {"type": "string"},
+                            "from": {"type": "string"},
+                            "value": {},
+                        },
+                    },
+                }
+            }
+        },
+    }
+}
+PATCH_ERRORS: dict[int | str, dict[str, Any]] = {**ERRORS, 412: {"model": ErrorMessage}}
+
+
+def _patched_answer(ctx: RequestContext, outcome: service.Upsert) -> Response:
+    headers = {CHANGE_HEADER: outcome.change, **_etag(outcome.doc)}
+    return json_response(_render(ctx, outcome.doc), headers=headers)
+
+
+@router.patch(
+    "/name/{fqn:path}",
+    response_model=None,
+    responses={200: {"model": MlModelService}, **PATCH_ERRORS},
+    openapi_extra=JSON_PATCH_BODY,
+)
+async def patch_service_by_name(fqn: str, request: Request, ctx: ContextDep) -> Response:
+    """Change parts of an ML model service, found by name, with a JSON Patch (RFC 6902)."""
+    operations = patch.parse(await request.body(), request.headers.get("content-type"))
+    outcome = ctx.database.write(patch.apply_patch, operations, fqn=fqn, caller=_caller(ctx))
+    return _patched_answer(ctx, outcome)
+
+
+@router.patch(
+    "/{id}",
+    response_model=None,
+    responses={200: {"model": MlModelService}, **PATCH_ERRORS},
+    openapi_extra=JSON_PATCH_BODY,
+)
+async def patch_service(id: uuid.UUID, request: Request, ctx: ContextDep) -> Response:
+    """Change parts of an ML model service with a JSON Patch (RFC 6902)."""
+    operations = patch.parse(await request.body(), request.headers.get("content-type"))
+    outcome = ctx.database.write(
+        patch.apply_patch, operations, entity_id=str(id), caller=_caller(ctx)
+    )
+    return _patched_answer(ctx, outcome)
 
 
 @router.put("/bulk", response_model=None, responses={200: {"model": BulkOperationResult}, **ERRORS})
@@ -263,9 +347,22 @@ async def delete_service_by_name(
     return _deleted_answer(ctx, outcome)
 
 
-@router.put("/restore", response_model=None, responses={200: {"model": MlModelService}, **ERRORS})
-async def restore_service(request: RestoreEntity, ctx: ContextDep) -> Response:
-    """Restore a soft-deleted ML model service."""
+@router.put(
+    "/restore",
+    response_model=None,
+    responses={200: {"model": MlModelService}, 202: {"model": RestoreEntityResponse}, **ERRORS},
+)
+async def restore_service(
+    request: RestoreEntity,
+    ctx: ContextDep,
+    run_async: Annotated[
+        bool, Query(alias="async", description="Answer 202 at once with a job to poll.")
+    ] = False,
+) -> Response:
+    """Restore a soft-deleted ML model service; with async=true, in the background."""
+    if run_async:
+        started = ctx.database.write(service.restore_later, str(request.id), caller=_caller(ctx))
+        return _accepted(ctx, started, ("jobId", "message"))
     outcome = ctx.database.write(service.restore, str(request.id), caller=_caller(ctx))
     return _deleted_answer(ctx, outcome)
 
@@ -283,3 +380,85 @@ async def set_test_connection_result(
         service.set_test_connection_result, str(id), result.to_json_dict(), caller=_caller(ctx)
     )
     return json_response(_render(ctx, doc), headers=_etag(doc))
+
+
+def _follower_answer(ctx: RequestContext, change: service.FollowerChange) -> Response:
+    entity = _render(ctx, change.entity, frozenset())
+    # The event carries the entity as stored, and a stored entity has no href.
+    del entity["href"]
+    body = {**change.event, "entity": entity}
+    return json_response(body, headers={CHANGE_HEADER: service.FIELDS_CHANGED})
+
+
+@router.put(
+    "/{id}/followers", response_model=None, responses={200: {"model": ChangeEvent}, **ERRORS}
+)
+async def add_follower(
+    id: uuid.UUID,
+    ctx: ContextDep,
+    user_id: Annotated[
+        Any,
+        Body(
+            description="The id of the user who follows, as a JSON string.",
+            examples=["3f1c2a9e-0b7d-4c55-9a1e-6d2b8f0c4e11"],
+        ),
+    ] = None,
+) -> Response:
+    """Add a follower to an ML model service; the version does not change. Users add
+    themselves; only admins add someone else."""
+    change = ctx.database.write(
+        service.add_follower, str(id), service.parse_follower_id(user_id), caller=_caller(ctx)
+    )
+    return _follower_answer(ctx, change)
+
+
+@router.delete(
+    "/{id}/followers/{userId}",
+    response_model=None,
+    responses={200: {"model": ChangeEvent}, **ERRORS},
+)
+async def remove_follower(
+    id: uuid.UUID,
+    user_id: Annotated[uuid.UUID, Path(alias="userId")],
+    ctx: ContextDep,
+) -> Response:
+    """Remove a follower from an ML model service; the version does not change. Users
+    remove themselves; only admins remove someone else."""
+    change = ctx.database.write(service.remove_follower, str(id), str(user_id), caller=_caller(ctx))
+    return _follower_answer(ctx, change)
+
+
+def _accepted(ctx: RequestContext, started: Started, keys: tuple[str, ...]) -> Response:
+    """202 with the job's id; the job's work runs once this answer is out."""
+    response = json_response({key: started.doc[key] for key in keys}, status_code=202)
+    response.background = BackgroundTask(runner.run, ctx.database, started.job_id, started.work)
+    return response
+
+
+@router.delete(
+    "/async/{id}",
+    status_code=202,
+    response_model=None,
+    responses={
+        202: {"model": DeleteEntityResponse},
+        **ERRORS,
+        412: {"model": ErrorMessage},
+    },
+)
+async def delete_service_async(
+    id: uuid.UUID,
+    ctx: ContextDep,
+    hard_delete: Annotated[bool, Query(alias="hardDelete")] = False,
+    recursive: RecursiveQuery = False,
+) -> Response:
+    """Delete an ML model service in the background: 404, 403 and 412 come at once, then
+    202 with a job whose outcome GET /api/v1/jobs/{jobId} tells."""
+    started = ctx.database.write(
+        service.delete_later,
+        str(id),
+        hard=hard_delete,
+        recursive=recursive,
+        caller=_caller(ctx),
+    )
+    keys = ("jobId", "message", "entityName", "hardDelete", "recursive")
+    return _accepted(ctx, started, keys)

@@ -148,3 +148,39 @@ class ErrorMessage(ResponseModel):
 
     code: int
     message: str
+
+
+class ChangeEvent(ResponseModel):
+    """type/changeEvent.json, as a follower change answers it."""
+
+    id: str
+    eventType: Literal["entityUpdated"]
+    entityType: Literal["mlmodelService"]
+    entityId: str
+    entityFullyQualifiedName: str
+    previousVersion: float
+    currentVersion: float
+    userName: str
+    timestamp: int = Field(description="Epoch milliseconds.")
+    changeDescription: ChangeDescription
+    incrementalChangeDescription: ChangeDescription
+    entity: dict[str, Any] = Field(
+        description="The service, without relationship fields, carrying this change."
+    )
+
+
+class DeleteEntityResponse(ResponseModel):
+    """What DELETE /async/{id} answers with (202); poll /v1/jobs/{jobId} for the outcome."""
+
+    jobId: str
+    message: str
+    entityName: str
+    hardDelete: bool
+    recursive: bool
+
+
+class RestoreEntityResponse(ResponseModel):
+    """What PUT /restore?async=true answers with (202); poll /v1/jobs/{jobId} for the outcome."""
+
+    jobId: str
+    message: str

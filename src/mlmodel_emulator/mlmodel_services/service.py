@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Final
 
 from pydantic import ValidationError
@@ -27,6 +27,7 @@ from mlmodel_emulator.errors import (
     describe_errors,
 )
 from mlmodel_emulator.governance import references
+from mlmodel_emulator.jobs import service as jobs
 from mlmodel_emulator.mlmodel_services import connections, permissions, repository
 from mlmodel_emulator.mlmodel_services.schemas import CreateMlModelService, MlModelService
 
@@ -76,6 +77,10 @@ class Caller:
     users: permissions.UserCache | None = None
     # The request's If-Match header: writes go ahead only on the version it names.
     if_match: str | None = None
+    # Where /api is served, for the hrefs of the entity a PATCH is applied to.
+    base_url: str = ""
+    # PATCHes by the same user within this window are merged into one version.
+    session_ms: int = 0
 
     def actor(self, connection: Connection) -> permissions.Actor:
         return permissions.actor_for(connection, self.principal, self.admin_users, self.users)
@@ -505,17 +510,26 @@ STALE_ENTITY: Final = "The entity has been modified by another user. Please refr
 
 
 def etag(doc: Doc) -> str:
-    """A weak ETag naming the entity's version, as the official client sends it back."""
+    """A strong ETag of the entity's state: its version and when it was last changed.
+
+    The version alone cannot tell apart two PATCHes merged into one version; the time can.
+    """
+    return f'"{doc["version"]}-{doc["updatedAt"]}"'
+
+
+def weak_etag(doc: Doc) -> str:
+    """OpenMetadata's weak ETag, W/"<version>", as the official client's callers build it."""
     return f'W/"{doc["version"]}"'
 
 
 def check_if_match(stored: Doc | None, if_match: str | None) -> None:
-    """412 unless If-Match is absent or names the stored version (or is * for any)."""
+    """412 unless If-Match is absent, or names the stored entity's ETag, its weak
+    W/"<version>", or * for any."""
     if if_match is None:
         return
     if stored is not None:
-        tags = {tag.strip().removeprefix("W/") for tag in if_match.split(",")}
-        if "*" in tags or etag(stored).removeprefix("W/") in tags:
+        tags = {tag.strip() for tag in if_match.split(",")}
+        if tags & {"*", etag(stored), weak_etag(stored)}:
             return
     raise PreconditionFailed(STALE_ENTITY)
 
@@ -747,3 +761,160 @@ def to_response(
             config = connections.mask_secrets(doc["serviceType"], config)
         response["connection"] = {**connection, "config": config}
     return response
+
+
+# ---------------------------------------------------------------------------- followers
+
+FIELDS_CHANGED: Final = "entityFieldsChanged"
+
+
+@dataclass(frozen=True, slots=True)
+class FollowerChange:
+    """A follower added or removed: the ChangeEvent to answer, and the entity it carries."""
+
+    event: Doc
+    entity: Doc
+
+
+def parse_follower_id(value: object) -> str:
+    """The user id of a PUT /followers body: a JSON string holding a UUID (400 otherwise)."""
+    if value is None:
+        raise BadRequest("[query param userId must not be null]")
+    if isinstance(value, str):
+        try:
+            parsed = str(uuid.UUID(value))
+        except ValueError:
+            parsed = None
+        if parsed == value.lower():
+            return parsed
+    raise BadRequest("[query param userId must be a UUID]")
+
+
+def _follower_target(
+    connection: Connection, entity_id: str, user_id: str, caller: Caller
+) -> tuple[Doc, Doc]:
+    """The service (locked) and the user of a follower change, once the caller may make it."""
+    actor = caller.actor(connection)
+    permissions.authorize_follower(actor, user_id)
+    stored = repository.get_by_id(connection, entity_id, for_update=True)
+    # find(entityId, NON_DELETED): a soft-deleted service keeps its followers, but none
+    # can be added or removed.
+    if stored is None or stored["deleted"]:
+        raise EntityNotFound(ENTITY_TYPE, entity_id)
+    return stored, references.resolve_follower(connection, user_id)
+
+
+def _follower_event(stored: Doc, change: Doc, caller: Caller) -> FollowerChange:
+    """The ChangeEvent EntityRepository.addFollower and deleteFollower answer with.
+
+    The version does not move, so previousVersion is currentVersion. `entity` is the
+    service as stored, without its relationship fields, carrying the change as its
+    changeDescription (the repository sets it on the same object after building the event).
+    """
+    event = {
+        "id": str(uuid.uuid4()),
+        "eventType": UPDATED,
+        "entityType": ENTITY_TYPE,
+        "entityId": stored["id"],
+        "entityFullyQualifiedName": stored["fullyQualifiedName"],
+        "previousVersion": stored["version"],
+        "currentVersion": stored["version"],
+        "userName": caller.principal.name,
+        "timestamp": caller.now_ms,
+        "changeDescription": change,
+        "incrementalChangeDescription": change,
+    }
+    entity = {**stored, "changeDescription": change, "incrementalChangeDescription": change}
+    return FollowerChange(event=event, entity=entity)
+
+
+def _followers_change(stored: Doc, *, added: Doc | None = None, deleted: Doc | None = None) -> Doc:
+    return {
+        "fieldsAdded": [{"name": "followers", "newValue": [added]}] if added else [],
+        "fieldsUpdated": [],
+        "fieldsDeleted": [{"name": "followers", "oldValue": [deleted]}] if deleted else [],
+        "previousVersion": stored["version"],
+    }
+
+
+def add_follower(
+    connection: Connection, entity_id: str, user_id: str, *, caller: Caller
+) -> FollowerChange:
+    """PUT /{id}/followers: the user follows the service. Version, updatedAt, updatedBy and
+    changeDescription stay as they are, and no history is written; following twice is
+    answered like the first time (EntityRepository.addFollower)."""
+    stored, user = _follower_target(connection, entity_id, user_id, caller)
+    followers = stored.get("followers", [])
+    if all(ref["id"] != user["id"] for ref in followers):
+        ordered = sorted([*followers, user], key=lambda ref: (ref["name"], ref["id"]))
+        repository.replace_many(connection, [{**stored, "followers": ordered}])
+    return _follower_event(stored, _followers_change(stored, added=user), caller)
+
+
+def remove_follower(
+    connection: Connection, entity_id: str, user_id: str, *, caller: Caller
+) -> FollowerChange:
+    """DELETE /{id}/followers/{userId}: the user no longer follows the service; removing
+    one who does not follow it is no error (EntityRepository.deleteFollower)."""
+    stored, user = _follower_target(connection, entity_id, user_id, caller)
+    followers = stored.get("followers", [])
+    kept = [ref for ref in followers if ref["id"] != user["id"]]
+    if len(kept) != len(followers):
+        repository.replace_many(connection, [{**stored, "followers": kept}])
+    return _follower_event(stored, _followers_change(stored, deleted=user), caller)
+
+
+# ---------------------------------------------------------------------------- async jobs
+
+
+def delete_later(
+    connection: Connection, entity_id: str, *, hard: bool, recursive: bool, caller: Caller
+) -> jobs.Started:
+    """DELETE /async/{id}: what a delete checks (404, 403, 412) is checked now; the delete
+    itself is the returned work, run after the answer in a transaction of its own
+    (EntityResource.deleteByIdAsync)."""
+    actor = caller.actor(connection)
+    stored = _stored_for_change(connection, entity_id, None)
+    permissions.authorize(
+        connection, actor, [permissions.Operation.Delete], stored.get("owners", [])
+    )
+    check_if_match(stored, caller.if_match)
+    doc = jobs.start(
+        connection,
+        operation="delete",
+        entity_type=ENTITY_TYPE,
+        entity=stored,
+        created_by=caller.principal.name,
+        now_ms=caller.now_ms,
+        options={"hardDelete": hard, "recursive": recursive},
+    )
+
+    def work(later: Connection, now_ms: int) -> None:
+        delete(later, entity_id=stored["id"], hard=hard, caller=replace(caller, now_ms=now_ms))
+
+    return jobs.Started(doc=doc, work=work)
+
+
+def restore_later(connection: Connection, entity_id: str, *, caller: Caller) -> jobs.Started:
+    """PUT /restore?async=true: what a restore checks (404, 403) is checked now; the
+    restore itself is the returned work, run after the answer in a transaction of its own."""
+    actor = caller.actor(connection)
+    stored = repository.get_by_id(connection, entity_id, for_update=True)
+    if stored is None or not stored["deleted"]:
+        raise EntityNotFound(ENTITY_TYPE, entity_id)
+    permissions.authorize(
+        connection, actor, [permissions.Operation.EditAll], stored.get("owners", [])
+    )
+    doc = jobs.start(
+        connection,
+        operation="restore",
+        entity_type=ENTITY_TYPE,
+        entity=stored,
+        created_by=caller.principal.name,
+        now_ms=caller.now_ms,
+    )
+
+    def work(later: Connection, now_ms: int) -> None:
+        restore(later, stored["id"], caller=replace(caller, now_ms=now_ms))
+
+    return jobs.Started(doc=doc, work=work)

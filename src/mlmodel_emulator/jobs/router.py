@@ -1,0 +1,38 @@
+"""HTTP routes of /api/v1/jobs: how an asynchronous operation stands."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Path
+from fastapi.responses import Response
+
+from mlmodel_emulator.deps import ContextDep
+from mlmodel_emulator.jobs import service
+from mlmodel_emulator.jobs.schemas import Job
+from mlmodel_emulator.mlmodel_services.schemas import ErrorMessage
+from mlmodel_emulator.responses import json_response
+
+ERRORS: dict[int | str, dict[str, Any]] = {
+    status: {"model": ErrorMessage} for status in (400, 401, 404)
+}
+
+router = APIRouter(prefix="/v1/jobs", tags=["jobs"])
+
+
+@router.get("/{jobId}", response_model=None, responses={200: {"model": Job}, **ERRORS})
+async def get_job(
+    job_id: Annotated[uuid.UUID, Path(alias="jobId", description="From a 202 answer.")],
+    ctx: ContextDep,
+) -> Response:
+    """How an asynchronous delete or restore stands: running, completed, or failed with the
+    error it ended on."""
+    doc = ctx.database.read(
+        service.get,
+        str(job_id),
+        principal=ctx.principal,
+        admin_users=frozenset(ctx.settings.admin_users),
+        users=ctx.users,
+    )
+    return json_response(doc)

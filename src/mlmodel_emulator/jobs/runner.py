@@ -1,0 +1,41 @@
+"""Runs a job's work once its 202 answer is out, and records how the job ended."""
+
+from __future__ import annotations
+
+import logging
+
+from sqlalchemy import Connection
+
+from mlmodel_emulator.db.session import Database
+from mlmodel_emulator.deps import now_ms
+from mlmodel_emulator.errors import ApiError
+from mlmodel_emulator.jobs import service
+from mlmodel_emulator.jobs.service import Work
+
+logger = logging.getLogger(__name__)
+
+
+def _complete_after(connection: Connection, job_id: str, work: Work) -> None:
+    at = now_ms()
+    work(connection, at)
+    service.complete(connection, job_id, now_ms=at)
+
+
+async def run(database: Database, job_id: str, work: Work) -> None:
+    """Do the work and mark the job completed in one write transaction; when the work fails,
+    mark the job failed in a transaction of its own, so that no job is left running.
+
+    A coroutine, so that it runs on the event loop like a request does: its transaction
+    never yields, and never waits on a lock held by a request of this process.
+    """
+    try:
+        database.write(_complete_after, job_id, work)
+    except ApiError as exc:
+        database.write(
+            service.fail, job_id, code=exc.status_code, message=exc.message, now_ms=now_ms()
+        )
+    except Exception:
+        logger.exception("Job %s failed", job_id)
+        database.write(
+            service.fail, job_id, code=500, message="Internal server error", now_ms=now_ms()
+        )

@@ -1,0 +1,109 @@
+"""The rules of asynchronous jobs: recorded as running, then completed or failed, once."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, Final
+
+from sqlalchemy import Connection
+
+from mlmodel_emulator.auth.tokens import Principal
+from mlmodel_emulator.errors import EntityNotFound
+from mlmodel_emulator.jobs import repository
+from mlmodel_emulator.mlmodel_services import permissions
+
+Doc = dict[str, Any]
+
+JOB_TYPE: Final = "job"
+RUNNING: Final = "running"
+COMPLETED: Final = "completed"
+FAILED: Final = "failed"
+
+# What finishes a job: called with the write transaction and the time it runs at.
+Work = Callable[[Connection, int], None]
+
+
+@dataclass(frozen=True, slots=True)
+class Started:
+    """A job recorded as running, and the work that will finish it."""
+
+    doc: Doc
+    work: Work
+
+    @property
+    def job_id(self) -> str:
+        return str(self.doc["jobId"])
+
+
+def start(
+    connection: Connection,
+    *,
+    operation: str,
+    entity_type: str,
+    entity: Doc,
+    created_by: str,
+    now_ms: int,
+    options: Doc | None = None,
+) -> Doc:
+    """Record a new running job on an entity; its message is the one the 202 answer carries.
+
+    EntityResource.deleteByIdAsync: "Delete operation initiated for <name>".
+    """
+    name = entity["name"]
+    doc: Doc = {
+        "jobId": str(uuid.uuid4()),
+        "status": RUNNING,
+        "operation": operation,
+        "entityType": entity_type,
+        "entityId": entity["id"],
+        "entityName": name,
+        **(options or {}),
+        "createdBy": created_by,
+        "createdAt": now_ms,
+        "message": f"{operation.capitalize()} operation initiated for {name}",
+    }
+    repository.add(connection, doc)
+    return doc
+
+
+def _finish(connection: Connection, job_id: str, status: str, now_ms: int, **extra: Any) -> None:
+    doc = repository.get_by_id(connection, job_id)
+    if doc is None or doc["status"] != RUNNING:
+        return
+    operation, name = doc["operation"].capitalize(), doc["entityName"]
+    finished = {
+        **doc,
+        "status": status,
+        "finishedAt": now_ms,
+        "message": f"{operation} operation {status} for {name}",
+        **extra,
+    }
+    repository.finish(connection, finished, running=RUNNING)
+
+
+def complete(connection: Connection, job_id: str, *, now_ms: int) -> None:
+    """Mark a running job completed: "Delete operation completed for <name>"."""
+    _finish(connection, job_id, COMPLETED, now_ms)
+
+
+def fail(connection: Connection, job_id: str, *, code: int, message: str, now_ms: int) -> None:
+    """Mark a running job failed, with the error its work ended on."""
+    _finish(connection, job_id, FAILED, now_ms, error={"code": code, "message": message})
+
+
+def get(
+    connection: Connection,
+    job_id: str,
+    *,
+    principal: Principal,
+    admin_users: frozenset[str] = frozenset(),
+    users: permissions.UserCache | None = None,
+) -> Doc:
+    """A job as it now stands; 404 for a job id never issued."""
+    permissions.actor_for(connection, principal, admin_users, users)
+    doc = repository.get_by_id(connection, job_id)
+    if doc is None:
+        raise EntityNotFound(JOB_TYPE, job_id)
+    return doc
