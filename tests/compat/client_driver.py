@@ -12,7 +12,7 @@ import sys
 import time
 import traceback
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import quote
@@ -37,27 +37,44 @@ from metadata.generated.schema.entity.services.connections.mlmodel.sageMakerConn
 from metadata.generated.schema.entity.services.connections.mlmodel.sklearnConnection import (
     SklearnConnection,
 )
+from metadata.generated.schema.entity.services.connections.serviceConnection import (
+    ServiceConnection,
+)
 from metadata.generated.schema.entity.services.mlmodelService import (
     MlModelConnection,
     MlModelService,
     MlModelServiceType,
 )
 from metadata.generated.schema.entity.teams.user import User
+from metadata.generated.schema.metadataIngestion.mlmodelServiceMetadataPipeline import (
+    MlModelServiceMetadataPipeline,
+)
+from metadata.generated.schema.metadataIngestion.workflow import (
+    Source as WorkflowSource,
+)
+from metadata.generated.schema.metadataIngestion.workflow import SourceConfig
 from metadata.generated.schema.security.client.openMetadataJWTClientConfig import (
     OpenMetadataJWTClientConfig,
 )
 from metadata.generated.schema.security.credentials.awsCredentials import AWSCredentials
 from metadata.generated.schema.type.basic import Status
 from metadata.generated.schema.type.bulkOperationResult import BulkOperationResult
+from metadata.generated.schema.type.entityHistory import EntityVersionHistory
 from metadata.generated.schema.type.entityReference import EntityReference
 from metadata.generated.schema.type.entityReferenceList import EntityReferenceList
 from metadata.generated.schema.type.tagLabel import LabelType, State, TagLabel, TagSource
 from metadata.ingestion.ometa.client import APIError
+from metadata.ingestion.ometa.mixins.patch_mixin_utils import PatchOperation
 from metadata.ingestion.ometa.ometa_api import OpenMetadata
+from metadata.sdk import configure
+from metadata.sdk.entities.base import AsyncJobResponse, BaseEntity
 
 TOKEN_ENV = "MLMODEL_EMULATOR_TOKEN"
+BOT_TOKEN_ENV = "MLMODEL_EMULATOR_BOT_TOKEN"
 ADMIN = "admin"
+BOT = "ingestion-bot"
 BODY_LIMIT = 3000
+RECORDED_HEADERS = ("Content-type", "If-Match")
 # What the server is expected to return for a password field read by a non-bot user.
 PASSWORD_MASK = "*********"
 
@@ -77,6 +94,23 @@ GOVERNED = "compat-governed"
 PII_SENSITIVE = "PII.Sensitive"
 TIER1 = "Tier.Tier1"
 
+WORKFLOW = "compat-workflow"
+LIFECYCLE = "compat-lifecycle"
+PATCHED = "compat-patched"
+UNDESCRIBED = "compat-undescribed"
+BACKGROUND = "compat-background"
+# The name in the Python example of Collate's "Create an ML Model Service" page.
+SDK_NAME = "mlflow_svc"
+# EntityRepository's text for a stale If-Match (PreconditionFailedException).
+STALE_ENTITY = "The entity has been modified by another user. Please refresh and retry."
+
+# The server's report on a background job (delete_async, restore_async), read with plain
+# requests: the client has no method for it.
+JOB_PATH = "/v1/jobs/{job_id}"
+JOB_SUCCEEDED = "completed"
+JOB_FINISHED = frozenset({JOB_SUCCEEDED, "failed"})
+JOB_TIMEOUT_S = 30.0
+
 
 class StepSkippedError(Exception):
     """A step cannot run because a step it depends on did not pass."""
@@ -91,6 +125,8 @@ class Exchange:
     request_body: str
     status: int | None
     response_body: str
+    # Only the headers steps check; the Authorization header stays out of the summary.
+    request_headers: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass
@@ -98,6 +134,14 @@ class Recorder:
     """Records every HTTP exchange made through ``requests`` while installed."""
 
     exchanges: list[Exchange] = field(default_factory=list)
+
+    def mark(self) -> int:
+        """A position to pass to ``since``."""
+        return len(self.exchanges)
+
+    def since(self, mark: int) -> list[Exchange]:
+        """The exchanges recorded after ``mark``."""
+        return self.exchanges[mark:]
 
     def install(self) -> None:
         """Wrap ``requests.Session.send`` so every exchange is recorded."""
@@ -108,11 +152,14 @@ class Recorder:
             body = request.body
             if isinstance(body, bytes):
                 body = body.decode("utf-8", errors="replace")
+            headers = {
+                name: request.headers[name] for name in RECORDED_HEADERS if name in request.headers
+            }
             try:
                 response = original(session, request, **kwargs)
             except Exception as exc:
                 recorder.exchanges.append(
-                    Exchange(request.method, request.url, _clip(body), None, f"<{exc!r}>")
+                    Exchange(request.method, request.url, _clip(body), None, f"<{exc!r}>", headers)
                 )
                 raise
             recorder.exchanges.append(
@@ -122,6 +169,7 @@ class Recorder:
                     _clip(body),
                     response.status_code,
                     _clip(response.text),
+                    headers,
                 )
             )
             return response
@@ -141,12 +189,19 @@ class Context:
 
     host_port: str
     token: str
+    bot_token: str
+    recorder: Recorder = field(default_factory=Recorder)
     om: OpenMetadata | None = None
+    bot: OpenMetadata | None = None
     created: dict[str, MlModelService] = field(default_factory=dict)
     mlflow_v2: MlModelService | None = None
     owner: User | None = None
     domain_id: uuid.UUID | None = None
     governed: MlModelService | None = None
+    lifecycle: MlModelService | None = None
+    patched: MlModelService | None = None
+    background: MlModelService | None = None
+    sdk_service: MlModelService | None = None
 
     @property
     def client(self) -> OpenMetadata:
@@ -154,6 +209,16 @@ class Context:
         if self.om is None:
             raise StepSkippedError("the client was not constructed")
         return self.om
+
+    def bot_client(self) -> OpenMetadata:
+        """A second client that signs in as ``ingestion-bot`` (it sees secrets in clear)."""
+        if self.bot is None:
+            self.bot = OpenMetadata(connection_config(self.host_port, self.bot_token))
+        return self.bot
+
+    def job_url(self, job_id: str) -> str:
+        """Where the server reports on a background job."""
+        return f"{self.host_port}{JOB_PATH.format(job_id=job_id)}"
 
     def governance(self) -> tuple[User, uuid.UUID]:
         """The user created by ``create_user`` and the id of the domain ``create_domain`` made.
@@ -183,6 +248,15 @@ class Context:
         if name not in self.created:
             raise StepSkippedError(f"service {name!r} was not created")
         return self.created[name]
+
+
+def connection_config(host_port: str, token: str) -> OpenMetadataConnection:
+    """What an ingestion workflow gives ``OpenMetadata``: the API root and a JWT."""
+    return OpenMetadataConnection(
+        hostPort=host_port,
+        authProvider=AuthProvider.openmetadata,
+        securityConfig=OpenMetadataJWTClientConfig(jwtToken=token),
+    )
 
 
 def check(condition: bool, message: str) -> None:
@@ -309,17 +383,156 @@ def check_tags(entity: MlModelService, tag_fqns: list[str], what: str) -> None:
         expect_equal(label.state, State.Confirmed, f"{what}: state of {fqn}")
 
 
+def fetch(
+    om: OpenMetadata,
+    name: str,
+    *,
+    fields: list[str] | None = None,
+    include: str | None = None,
+) -> MlModelService:
+    """get_by_name that must find the service."""
+    entity = om.get_by_name(MlModelService, name, fields=fields, include=include)
+    check(entity is not None, f"get_by_name({name!r}, fields={fields}, include={include}) is None")
+    assert entity is not None
+    return entity
+
+
+def tenths(entity: MlModelService) -> int:
+    """The entity's version in tenths (0.3 is 3), so versions compare exactly."""
+    check(entity.version is not None, f"{entity.name.root}: version is missing")
+    assert entity.version is not None
+    return round(entity.version.root * 10)
+
+
+def weak_etag(entity: MlModelService) -> str:
+    """The If-Match value for this read: ``W/"<version>"``, as the client's own helpers build it."""
+    assert entity.version is not None
+    return f'W/"{entity.version.root}"'
+
+
+def secret_of(entity: MlModelService) -> str | None:
+    """The SageMaker secret exactly as the server answered it."""
+    config = entity.connection.config if entity.connection else None
+    check(isinstance(config, SageMakerConnection), f"connection.config is {config!r}")
+    assert isinstance(config, SageMakerConnection)
+    secret = config.awsConfig.awsSecretAccessKey
+    return secret.get_secret_value(skip_secret_manager=True) if secret else None
+
+
+def region_of(entity: MlModelService) -> str | None:
+    """The SageMaker connection's awsRegion."""
+    config = entity.connection.config if entity.connection else None
+    assert isinstance(config, SageMakerConnection)
+    return config.awsConfig.awsRegion
+
+
+def names(entities: Iterable[MlModelService]) -> list[str]:
+    """The names, in the order given."""
+    return [entity.name.root for entity in entities]
+
+
+def calls(exchanges: list[Exchange]) -> list[tuple[str, str, int | None]]:
+    """(method, path below hostPort, status) of each exchange."""
+    return [(e.method, e.url.split("/api", 1)[1], e.status) for e in exchanges]
+
+
+def patch_paths(exchange: Exchange) -> list[str]:
+    """The JSON Patch operations of a PATCH request, as "op path", sorted."""
+    operations = json.loads(exchange.request_body)
+    check(isinstance(operations, list), f"PATCH body is not a JSON array: {operations!r}")
+    return sorted(f"{op['op']} {op['path']}" for op in operations)
+
+
+def only_patch(ctx: Context, mark: int) -> Exchange:
+    """The one PATCH sent since ``mark``."""
+    sent = [e for e in ctx.recorder.since(mark) if e.method == "PATCH"]
+    expect_equal(len(sent), 1, "PATCH requests sent")
+    expect_equal(
+        sent[0].request_headers.get("Content-type"),
+        "application/json-patch+json",
+        "PATCH Content-type",
+    )
+    return sent[0]
+
+
+def history_of(history: EntityVersionHistory) -> list[MlModelService]:
+    """The versions of an EntityVersionHistory, whether sent as JSON text or as objects."""
+    return [
+        MlModelService.model_validate_json(item)
+        if isinstance(item, str)
+        else MlModelService.model_validate(item)
+        for item in history.versions
+    ]
+
+
+def changes(entity: MlModelService) -> tuple[float | None, list[tuple[str | None, Any, Any]]]:
+    """changeDescription as (previousVersion, [(field, old, new) of fieldsUpdated])."""
+    change = entity.changeDescription
+    check(change is not None, "changeDescription is missing")
+    assert change is not None
+    previous = change.previousVersion.root if change.previousVersion else None
+    updated = [
+        (fc.name.root if fc.name else None, fc.oldValue, fc.newValue)
+        for fc in change.fieldsUpdated or []
+    ]
+    return previous, updated
+
+
+def wait_for_job(ctx: Context, job_id: str) -> dict[str, Any]:
+    """Poll the server's job endpoint with plain requests until the job has finished."""
+    deadline = time.monotonic() + JOB_TIMEOUT_S
+    headers = {"Authorization": f"Bearer {ctx.token}"}
+    while True:
+        response = requests.get(ctx.job_url(job_id), headers=headers, timeout=10)
+        expect_equal(response.status_code, 200, f"GET job {job_id}: {response.text}")
+        job: dict[str, Any] = response.json()
+        expect_equal(job.get("jobId"), job_id, "job jobId")
+        if job.get("status") in JOB_FINISHED:
+            return job
+        check(time.monotonic() < deadline, f"job {job_id} did not finish: {job}")
+        time.sleep(0.05)
+
+
+def walk_pages(
+    list_page: Callable[..., Any], limit: int
+) -> tuple[list[list[str]], list[list[str]]]:
+    """Page forward through ``list_page`` with ``after``, then back from the last page with
+    ``before``. Returns the forward pages and the backward pages, in the order they came."""
+    forward: list[list[str]] = []
+    after: str | None = None
+    while True:
+        page = list_page(limit=limit, after=after)
+        if not forward:
+            expect_equal(page.before, None, "paging.before on the first page")
+        forward.append(names(page.entities))
+        if not page.after:
+            break
+        after = page.after
+        check(len(forward) < 50, "paging forward does not terminate")
+    backward: list[list[str]] = []
+    before = page.before
+    while before:
+        page = list_page(limit=limit, before=before)
+        check(bool(page.after), "paging.after is missing on a page reached with before")
+        backward.append(names(page.entities))
+        before = page.before
+        check(len(backward) < 50, "paging backward does not terminate")
+    return forward, backward
+
+
+def check_walk(forward: list[list[str]], backward: list[list[str]], every: list[str]) -> None:
+    """The forward pages hold every name once, in order; the backward pages retrace them."""
+    check(len(forward) >= 3, f"expected several pages, got {forward}")
+    expect_equal([name for page in forward for name in page], every, "names across pages")
+    expect_equal(backward, forward[-2::-1], "pages walked back with before")
+
+
 # --- steps -------------------------------------------------------------------------------
 
 
 def step_construct(ctx: Context) -> str:
     """The constructor's version validation does not raise."""
-    config = OpenMetadataConnection(
-        hostPort=ctx.host_port,
-        authProvider=AuthProvider.openmetadata,
-        securityConfig=OpenMetadataJWTClientConfig(jwtToken=ctx.token),
-    )
-    ctx.om = OpenMetadata(config)
+    ctx.om = OpenMetadata(connection_config(ctx.host_port, ctx.token))
     return f"server version {ctx.om.get_server_version()}"
 
 
@@ -567,11 +780,21 @@ def step_list_entities(ctx: Context) -> None:
 
 
 def step_list_all_entities(ctx: Context) -> None:
-    """list_all_entities with limit=2 yields every created service once."""
-    expected = set(ctx.created)
-    names = [entity.name.root for entity in ctx.client.list_all_entities(MlModelService, limit=2)]
-    expect_equal(len(names), len(set(names)), f"duplicates: {names}")
-    expect_equal(set(names), expected, "names")
+    """list_all_entities with limit=2 follows the after cursors page by page and yields every
+    created service once, in list order."""
+    expected = names(ctx.client.list_entities(MlModelService, limit=100).entities)
+    expect_equal(set(expected), set(ctx.created), "names of one big page")
+    mark = ctx.recorder.mark()
+    listed = names(ctx.client.list_all_entities(MlModelService, limit=2))
+    pages = ctx.recorder.since(mark)
+    expect_equal(listed, expected, "names, in order")
+    expect_equal(len(pages), math.ceil(len(expected) / 2), "pages requested")
+    expect_equal(
+        [e.url.split("?", 1)[1].split("&after=")[0] for e in pages],
+        ["limit=2"] * len(pages),
+        "query of each page but its cursor",
+    )
+    check(all("&after=" in e.url for e in pages[1:]), "a page after the first lacks its cursor")
 
 
 def step_versions(ctx: Context) -> None:
@@ -706,6 +929,763 @@ def step_governed_put_merges_tags(ctx: Context) -> None:
     check_tags(fetched, [PII_SENSITIVE, TIER1], "after PUT")
 
 
+def step_list_domain_params(ctx: Context) -> None:
+    """list_entities and list_all_entities pass params={"domain": fqn} on as a query filter."""
+    _, domain_id = ctx.governance()
+    ctx.governed_service()
+    params = {"domain": DOMAIN}
+    page = ctx.client.list_entities(MlModelService, fields=["domains"], params=params)
+    expect_equal(names(page.entities), [GOVERNED], "names")
+    expect_equal(page.total, 1, "paging.total")
+    check_domains(page.entities[0], domain_id, "list_entities(params=...)")
+    listed = ctx.client.list_all_entities(MlModelService, limit=1, params=params)
+    expect_equal(names(listed), [GOVERNED], "list_all_entities(params=...)")
+
+
+def step_get_by_name_include(ctx: Context) -> None:
+    """get_by_name(fields=..., include=...): a live service is found with non-deleted and all,
+    not with deleted. include without fields builds a URL that names another service."""
+    original = ctx.entity(MLFLOW)
+    for include in ("non-deleted", "all"):
+        entity = fetch(ctx.client, MLFLOW, fields=["owners"], include=include)
+        expect_equal(entity.id, original.id, f"id (include={include})")
+        expect_equal(entity.owners and entity.owners.root, [], f"owners (include={include})")
+    hidden = ctx.client.get_by_name(MlModelService, MLFLOW, fields=["owners"], include="deleted")
+    expect_equal(hidden, None, "get_by_name(include=deleted) of a live service")
+    # OpenMetadata._get appends "&include=..." after an optional "?fields=...": without fields
+    # the path becomes ".../name/<fqn>&include=all", which names a service that does not exist.
+    # That is why every other include in this driver comes with fields.
+    mark = ctx.recorder.mark()
+    bare = ctx.client.get_by_name(MlModelService, MLFLOW, include="all")
+    expect_equal(bare, None, "get_by_name(include=all) without fields")
+    expect_equal(
+        calls(ctx.recorder.since(mark)),
+        [("GET", f"/v1/services/mlmodelServices/name/{MLFLOW}&include=all", 404)],
+        "what get_by_name(include=all) without fields sends",
+    )
+
+
+def step_get_entity_reference(ctx: Context) -> None:
+    """get_entity_reference builds an mlmodelService reference from get_by_name."""
+    original = ctx.entity(MLFLOW)
+    ref = ctx.client.get_entity_reference(MlModelService, MLFLOW)
+    check(ref is not None, "get_entity_reference returned None")
+    assert ref is not None
+    expect_equal(ref.id, original.id, "id")
+    expect_equal(ref.type, "mlmodelService", "type")
+    expect_equal(ref.fullyQualifiedName, MLFLOW, "fullyQualifiedName")
+    expect_equal(ref.description and ref.description.root, "second", "description")
+    expected_href = f"{ctx.host_port}/v1/services/mlmodelServices/{original.id.root}"
+    expect_equal(str(ref.href.root) if ref.href else None, expected_href, "href")
+    missing = ctx.client.get_entity_reference(MlModelService, "compat-missing")
+    expect_equal(missing, None, "get_entity_reference of a missing name")
+
+
+def step_list_services(ctx: Context) -> None:
+    """list_services sends no query, so it gets the server's default page of 10."""
+    om = ctx.client
+    everything = om.list_entities(MlModelService, limit=100)
+    # Earlier steps leave eleven services; when one of them failed, more are made here so
+    # that the default page is visibly cut short.
+    for number in range(everything.total, 11):
+        om.create(sklearn_request(f"compat-filler-{number}"))
+    everything = om.list_entities(MlModelService, limit=100)
+    check(everything.total > 10, f"expected more than 10 services, got {everything.total}")
+    mark = ctx.recorder.mark()
+    services = ctx.client.list_services(MlModelService)
+    expect_equal(
+        calls(ctx.recorder.since(mark)),
+        [("GET", "/v1/services/mlmodelServices", 200)],
+        "what list_services sends",
+    )
+    expect_equal(names(services), names(everything.entities)[:10], "names")
+
+
+def workflow_source(name: str) -> WorkflowSource:
+    """The ``source`` of an Mlflow metadata ingestion workflow."""
+    return WorkflowSource(
+        type="mlflow",
+        serviceName=name,
+        serviceConnection=ServiceConnection(
+            MlModelConnection(
+                config=MlflowConnection(
+                    trackingUri="http://localhost:5000", registryUri="http://localhost:8080"
+                )
+            )
+        ),
+        sourceConfig=SourceConfig(config=MlModelServiceMetadataPipeline()),
+    )
+
+
+def step_get_service_or_create(ctx: Context) -> None:
+    """get_service_or_create reads an existing service; a missing one it creates with a PUT."""
+    original = ctx.entity(MLFLOW)
+    mark = ctx.recorder.mark()
+    existing = ctx.client.get_service_or_create(MlModelService, workflow_source(MLFLOW))
+    expect_equal(existing.id, original.id, "id of the existing service")
+    expect_equal([e.method for e in ctx.recorder.since(mark)], ["GET"], "requests (existing)")
+    mark = ctx.recorder.mark()
+    created = ctx.client.get_service_or_create(MlModelService, workflow_source(WORKFLOW))
+    expect_equal(
+        [(e.method, e.status) for e in ctx.recorder.since(mark)],
+        [("GET", 404), ("PUT", 201)],
+        "requests (missing)",
+    )
+    check_new_entity(ctx, created, WORKFLOW, WORKFLOW)
+    expect_equal(created.serviceType, MlModelServiceType.Mlflow, "serviceType")
+
+
+def step_delete_soft(ctx: Context) -> None:
+    """delete (soft) answers the entity, which the client ignores; then only include finds it."""
+    om = ctx.client
+    created = om.create(mlflow_request(LIFECYCLE, "lifecycle"))
+    ctx.lifecycle = created
+    mark = ctx.recorder.mark()
+    expect_equal(om.delete(MlModelService, created.id), None, "delete()")
+    path = f"/v1/services/mlmodelServices/{created.id.root}?recursive=false&hardDelete=false"
+    expect_equal(calls(ctx.recorder.since(mark)), [("DELETE", path, 200)], "what delete sends")
+    answered = MlModelService.model_validate_json(ctx.recorder.since(mark)[0].response_body)
+    expect_equal((answered.deleted, tenths(answered)), (True, 2), "the answer (deleted, version)")
+    expect_equal(om.get_by_name(MlModelService, LIFECYCLE), None, "get_by_name")
+    expect_equal(om.get_by_id(MlModelService, created.id), None, "get_by_id")
+    deleted = fetch(om, LIFECYCLE, fields=["owners"], include="deleted")
+    expect_equal(deleted.id, created.id, "id (include=deleted)")
+    expect_equal(deleted.deleted, True, "deleted (include=deleted)")
+    expect_equal(tenths(deleted), 2, "version in tenths (include=deleted)")
+    expect_equal(deleted.updatedBy, ADMIN, "updatedBy")
+    everything = fetch(om, LIFECYCLE, fields=["owners"], include="all")
+    expect_equal(dump(everything), dump(deleted), "include=all vs include=deleted")
+
+
+def step_list_include(ctx: Context) -> None:
+    """list_entities: include=deleted lists only the deleted service, include=all everything."""
+    if ctx.lifecycle is None:
+        raise StepSkippedError("delete_soft did not pass")
+    om = ctx.client
+    live = om.list_entities(MlModelService, limit=100)
+    deleted = om.list_entities(MlModelService, limit=100, include="deleted")
+    everything = om.list_entities(MlModelService, limit=100, include="all")
+    expect_equal(names(deleted.entities), [LIFECYCLE], "include=deleted")
+    expect_equal(deleted.total, 1, "include=deleted total")
+    expect_equal([e.deleted for e in deleted.entities], [True], "include=deleted: deleted")
+    check(LIFECYCLE not in names(live.entities), f"{LIFECYCLE} listed without include")
+    expect_equal(live.total, len(live.entities), "non-deleted total")
+    expect_equal(everything.total, live.total + 1, "include=all total")
+    expected = sorted([*names(live.entities), LIFECYCLE], key=lambda name: name.encode())
+    expect_equal(names(everything.entities), expected, "include=all names, in byte order")
+
+
+def step_list_paging_both_ways(ctx: Context) -> None:
+    """list_entities(include=all, limit=3): after cursors page forward, before cursors back."""
+    om = ctx.client
+    every = names(om.list_entities(MlModelService, limit=100, include="all").entities)
+    totals: list[int] = []
+
+    def list_page(**kwargs: Any) -> Any:
+        page = om.list_entities(MlModelService, include="all", **kwargs)
+        totals.append(page.total)
+        return page
+
+    forward, backward = walk_pages(list_page, limit=3)
+    check_walk(forward, backward, every)
+    expect_equal(set(totals), {len(every)}, "paging.total on every page")
+
+
+def step_restore(ctx: Context) -> None:
+    """restore brings a soft-deleted service back: deleted true->false, version +0.1."""
+    if ctx.lifecycle is None:
+        raise StepSkippedError("delete_soft did not pass")
+    om = ctx.client
+    restored = om.restore(MlModelService, ctx.lifecycle.id)
+    check(restored is not None, "restore returned None")
+    assert restored is not None
+    expect_equal(restored.id, ctx.lifecycle.id, "id")
+    expect_equal(restored.deleted, False, "deleted")
+    expect_equal(tenths(restored), 3, "version in tenths")
+    expect_equal(changes(restored), (0.2, [("deleted", True, False)]), "changeDescription")
+    fetched = fetch(om, LIFECYCLE)
+    expect_equal((fetched.deleted, tenths(fetched)), (False, 3), "get_by_name (deleted, version)")
+
+
+def step_restore_not_deleted(ctx: Context) -> None:
+    """restore of a service that is not deleted: the server's 404 becomes None in the client."""
+    if ctx.lifecycle is None:
+        raise StepSkippedError("delete_soft did not pass")
+    mark = ctx.recorder.mark()
+    expect_equal(ctx.client.restore(MlModelService, ctx.lifecycle.id), None, "restore()")
+    sent = ctx.recorder.since(mark)
+    expect_equal(calls(sent), [("PUT", "/v1/services/mlmodelServices/restore", 404)], "requests")
+    expect_equal(json.loads(sent[0].request_body), {"id": str(ctx.lifecycle.id.root)}, "body")
+    expect_equal(json.loads(sent[0].response_body).get("code"), 404, "error body code")
+
+
+def step_version_history(ctx: Context) -> None:
+    """list_versions and get_list_entity_versions list 0.3, 0.2 (deleted), 0.1;
+    get_entity_version reads a past and the current version."""
+    if ctx.lifecycle is None:
+        raise StepSkippedError("delete_soft did not pass")
+    om = ctx.client
+    entity_id = ctx.lifecycle.id
+    history = om.list_versions(entity_id, MlModelService)
+    expect_equal(om.get_list_entity_versions(entity_id, MlModelService), history, "both methods")
+    expect_equal(history.entityType, "mlmodelService", "entityType")
+    # OpenMetadata sends each version as JSON text, and so does this server.
+    expect_equal({type(item).__name__ for item in history.versions}, {"str"}, "item types")
+    versions = history_of(history)
+    expect_equal([tenths(v) for v in versions], [3, 2, 1], "versions in tenths")
+    expect_equal([v.deleted for v in versions], [False, True, False], "deleted flags")
+    expect_equal({v.id.root for v in versions}, {entity_id.root}, "ids")
+    past = om.get_entity_version(MlModelService, entity_id, 0.2)
+    check(past is not None, "get_entity_version(0.2) returned None")
+    assert past is not None
+    expect_equal((past.deleted, tenths(past)), (True, 2), "0.2 (deleted, version)")
+    current = om.get_entity_version(MlModelService, entity_id, "0.3")
+    by_id = om.get_by_id(MlModelService, entity_id, fields=["owners", "tags", "domains"])
+    expect_equal(dump(current), dump(by_id), "get_entity_version(current) vs get_by_id")
+    missing = om.get_entity_version(MlModelService, entity_id, 0.9)
+    expect_equal(missing, None, "get_entity_version of a version that never was")
+
+
+def step_delete_hard(ctx: Context) -> None:
+    """delete(hard_delete=True) removes the service and its history: nothing finds it."""
+    if ctx.lifecycle is None:
+        raise StepSkippedError("delete_soft did not pass")
+    om = ctx.client
+    entity_id = ctx.lifecycle.id
+    mark = ctx.recorder.mark()
+    expect_equal(om.delete(MlModelService, entity_id, hard_delete=True), None, "delete()")
+    path = f"/v1/services/mlmodelServices/{entity_id.root}?recursive=false&hardDelete=true"
+    expect_equal(calls(ctx.recorder.since(mark)), [("DELETE", path, 200)], "what delete sends")
+    gone = om.get_by_name(MlModelService, LIFECYCLE, fields=["owners"], include="all")
+    expect_equal(gone, None, "get_by_name(include=all)")
+    expect_equal(om.get_by_id(MlModelService, entity_id), None, "get_by_id")
+    listed = om.list_entities(MlModelService, limit=100, include="all")
+    check(LIFECYCLE not in names(listed.entities), f"{LIFECYCLE} still listed")
+    expect_equal(om.get_entity_version(MlModelService, entity_id, 0.1), None, "version 0.1")
+    try:
+        om.get_list_entity_versions(entity_id, MlModelService)
+    except APIError as err:
+        expect_equal((err.status_code, err.code), (404, 404), "versions: status and body code")
+    else:
+        raise AssertionError("get_list_entity_versions of a hard-deleted service did not raise")
+    expect_equal(om.restore(MlModelService, entity_id), None, "restore()")
+
+
+def step_delete_missing(ctx: Context) -> None:
+    """delete of an unknown id raises APIError 404 (delete does not swallow errors)."""
+    try:
+        ctx.client.delete(MlModelService, str(uuid.uuid4()))
+    except APIError as err:
+        expect_equal((err.status_code, err.code), (404, 404), "status and body code")
+        return
+    raise AssertionError("delete of an unknown id did not raise")
+
+
+def step_patch(ctx: Context) -> None:
+    """patch changes description, displayName, owners and tags in one PATCH: version +0.1."""
+    owner, _ = ctx.governance()
+    om = ctx.client
+    om.create_or_update(mlflow_request(PATCHED, "before patch"))
+    source = fetch(om, PATCHED, fields=["owners", "tags"])
+    destination = source.model_copy(deep=True)
+    destination.description = "after patch"
+    destination.displayName = "Patched service"
+    destination.owners = EntityReferenceList([EntityReference(id=owner.id, type="user")])
+    destination.tags = [tag_label(PII_SENSITIVE)]
+    mark = ctx.recorder.mark()
+    patched = om.patch(
+        MlModelService, source=source, destination=destination, skip_on_failure=False
+    )
+    sent = only_patch(ctx, mark)
+    expect_equal(
+        sent.url, f"{ctx.host_port}/v1/services/mlmodelServices/{source.id.root}", "PATCH url"
+    )
+    expect_equal(
+        patch_paths(sent),
+        ["add /displayName", "add /owners/0", "add /tags/0", "replace /description"],
+        "PATCH operations",
+    )
+    check(patched is not None, "patch returned None")
+    assert patched is not None
+    expect_equal(patched.id, source.id, "id")
+    expect_equal(patched.description, "after patch", "description")
+    expect_equal(patched.displayName, "Patched service", "displayName")
+    expect_equal(tenths(patched), tenths(source) + 1, "version in tenths")
+    expect_equal(patched.updatedBy, ADMIN, "updatedBy")
+    fetched = fetch(om, PATCHED, fields=["owners", "tags"])
+    expect_equal(tenths(fetched), tenths(patched), "version read back")
+    expect_equal(fetched.displayName, "Patched service", "displayName read back")
+    check_owners(fetched, owner, "read back")
+    check_tags(fetched, [PII_SENSITIVE], "read back")
+    ctx.patched = fetched
+
+
+def step_patch_identical(ctx: Context) -> None:
+    """patch with nothing to change sends no request and returns None."""
+    if ctx.patched is None:
+        raise StepSkippedError("patch did not pass")
+    mark = ctx.recorder.mark()
+    same = ctx.patched.model_copy(deep=True)
+    result = ctx.client.patch(MlModelService, source=ctx.patched, destination=same)
+    expect_equal(result, None, "patch()")
+    expect_equal(calls(ctx.recorder.since(mark)), [], "requests")
+
+
+def step_patch_if_match(ctx: Context) -> None:
+    """patch(if_match=W/"<version>") applies; a stale one raises APIError 412, nothing written."""
+    if ctx.patched is None:
+        raise StepSkippedError("patch did not pass")
+    om = ctx.client
+    current = fetch(om, PATCHED)
+    etag = weak_etag(current)
+    destination = current.model_copy(deep=True)
+    destination.description = "conditional"
+    mark = ctx.recorder.mark()
+    patched = om.patch(
+        MlModelService,
+        source=current,
+        destination=destination,
+        if_match=etag,
+        skip_on_failure=False,
+    )
+    expect_equal(only_patch(ctx, mark).request_headers.get("If-Match"), etag, "If-Match sent")
+    check(patched is not None, "patch with a fresh If-Match returned None")
+    assert patched is not None
+    expect_equal(patched.description, "conditional", "description")
+    expect_equal(tenths(patched), tenths(current) + 1, "version in tenths")
+    stale = current.model_copy(deep=True)
+    stale.description = "stale write"
+    # patch_mixin re-raises a 412 whenever if_match was given, even with skip_on_failure=True.
+    try:
+        om.patch(MlModelService, source=current, destination=stale, if_match=etag)
+    except APIError as err:
+        expect_equal((err.status_code, err.code), (412, 412), "status and body code")
+        expect_equal(str(err), STALE_ENTITY, "message")
+    else:
+        raise AssertionError("patch with a stale If-Match did not raise")
+    fetched = fetch(om, PATCHED)
+    expect_equal(fetched.description, "conditional", "description after the stale patch")
+    expect_equal(tenths(fetched), tenths(patched), "version after the stale patch")
+
+
+def step_patch_description(ctx: Context) -> None:
+    """patch_description: force=False keeps a description, sets a missing one; force=True
+    replaces it."""
+    if ctx.patched is None:
+        raise StepSkippedError("patch did not pass")
+    om = ctx.client
+    current = fetch(om, PATCHED)
+    mark = ctx.recorder.mark()
+    kept = om.patch_description(MlModelService, current, "ignored", force=False)
+    expect_equal(kept, None, "patch_description(force=False) of a described service")
+    expect_equal([e.method for e in ctx.recorder.since(mark)], ["GET"], "requests")
+    forced = om.patch_description(MlModelService, current, "forced", force=True)
+    check(forced is not None, "patch_description(force=True) returned None")
+    assert forced is not None
+    expect_equal(forced.description, "forced", "description")
+    # EntityUpdater.consolidateChanges: a PATCH by the user who made the last change, within
+    # the session window and without If-Match, is merged into that change's version.
+    expect_equal(tenths(forced), tenths(current), "version in tenths (same editing session)")
+    expect_equal(fetch(om, PATCHED).description, "forced", "description read back")
+    bare = om.create(sklearn_request(UNDESCRIBED))
+    described = om.patch_description(MlModelService, bare, "now described", force=False)
+    check(described is not None, "patch_description(force=False) of an undescribed service")
+    assert described is not None
+    expect_equal(described.description, "now described", "description of the undescribed")
+    expect_equal(tenths(described), 2, "version in tenths of the undescribed")
+
+
+def step_patch_owner_tags_domain(ctx: Context) -> None:
+    """patch_owner (force or not), patch_tags (add, remove) and patch_domain: each returns the
+    patched service and the change reads back."""
+    owner, domain_id = ctx.governance()
+    if ctx.patched is None:
+        raise StepSkippedError("patch did not pass")
+    om = ctx.client
+    owners = EntityReferenceList([EntityReference(id=owner.id, type="user")])
+    current = fetch(om, PATCHED)
+    expect_equal(om.patch_owner(MlModelService, current, owners), None, "patch_owner, owned")
+    results = {
+        "patch_owner(None, force=True)": om.patch_owner(MlModelService, current, None, force=True)
+    }
+    expect_equal(fetch(om, PATCHED, fields=["owners"]).owners.root, [], "owners after removal")
+    results["patch_owner(owners)"] = om.patch_owner(MlModelService, current, owners)
+    check_owners(fetch(om, PATCHED, fields=["owners"]), owner, "owners after patch_owner")
+    results["patch_tags(add)"] = om.patch_tags(
+        MlModelService, fetch(om, PATCHED), [tag_label(TIER1)]
+    )
+    check_tags(fetch(om, PATCHED, fields=["tags"]), [PII_SENSITIVE, TIER1], "after adding")
+    results["patch_tags(remove)"] = om.patch_tags(
+        MlModelService,
+        fetch(om, PATCHED),
+        [tag_label(PII_SENSITIVE)],
+        operation=PatchOperation.REMOVE,
+    )
+    check_tags(fetch(om, PATCHED, fields=["tags"]), [TIER1], "after removing")
+    domains = EntityReferenceList([EntityReference(id=domain_id, type="domain")])
+    results["patch_domain"] = om.patch_domain(MlModelService, fetch(om, PATCHED), domains)
+    check_domains(fetch(om, PATCHED, fields=["domains"]), domain_id, "after patch_domain")
+    expect_equal(
+        {call: result.id if result else None for call, result in results.items()},
+        dict.fromkeys(results, current.id),
+        "ids of the returned services",
+    )
+
+
+def step_patch_keeps_secret(ctx: Context) -> None:
+    """A patch of a SageMaker service read by an admin (secret masked) keeps the stored secret."""
+    ctx.entity(SAGEMAKER)
+    om = ctx.client
+    bot = ctx.bot_client()
+    expect_equal(secret_of(fetch(bot, SAGEMAKER)), SAGEMAKER_SECRET, "secret read by the bot")
+    source = fetch(om, SAGEMAKER)
+    expect_equal(secret_of(source), PASSWORD_MASK, "secret read by an admin")
+    destination = source.model_copy(deep=True)
+    destination.description = "patched sagemaker"
+    config = destination.connection.config if destination.connection else None
+    assert isinstance(config, SageMakerConnection)
+    config.awsConfig.awsRegion = "eu-west-2"
+    mark = ctx.recorder.mark()
+    patched = om.patch(
+        MlModelService, source=source, destination=destination, skip_on_failure=False
+    )
+    sent = only_patch(ctx, mark)
+    expect_equal(
+        patch_paths(sent),
+        ["add /description", "replace /connection/config/awsConfig/awsRegion"],
+        "PATCH operations (the masked secret is equal on both sides, so not sent)",
+    )
+    check(patched is not None, "patch returned None")
+    assert patched is not None
+    expect_equal(tenths(patched), tenths(source) + 1, "version in tenths")
+    expect_equal(region_of(patched), "eu-west-2", "awsRegion")
+    expect_equal(secret_of(patched), PASSWORD_MASK, "secret answered to the admin")
+    by_bot = fetch(bot, SAGEMAKER)
+    expect_equal(secret_of(by_bot), SAGEMAKER_SECRET, "secret read by the bot after the patch")
+    expect_equal(region_of(by_bot), "eu-west-2", "awsRegion read by the bot")
+    expect_equal(by_bot.description, "patched sagemaker", "description read by the bot")
+    expect_equal(secret_of(fetch(om, SAGEMAKER)), PASSWORD_MASK, "secret read by the admin")
+
+
+def step_put_masked_secret(ctx: Context) -> None:
+    """create_or_update with the connection an admin read sends the mask back: the server
+    keeps the stored secret."""
+    ctx.entity(SAGEMAKER)
+    om = ctx.client
+    read = fetch(om, SAGEMAKER)
+    request = CreateMlModelServiceRequest(
+        name=SAGEMAKER,
+        serviceType=MlModelServiceType.SageMaker,
+        description="updated with the masked secret",
+        connection=read.connection,
+    )
+    mark = ctx.recorder.mark()
+    updated = om.create_or_update(request)
+    sent = json.loads(ctx.recorder.since(mark)[0].request_body)
+    expect_equal(
+        sent["connection"]["config"]["awsConfig"]["awsSecretAccessKey"],
+        PASSWORD_MASK,
+        "the secret the client sent",
+    )
+    expect_equal(tenths(updated), tenths(read) + 1, "version in tenths")
+    expect_equal(updated.description, "updated with the masked secret", "description")
+    expect_equal(secret_of(updated), PASSWORD_MASK, "secret answered to the admin")
+    by_bot = fetch(ctx.bot_client(), SAGEMAKER)
+    expect_equal(secret_of(by_bot), SAGEMAKER_SECRET, "secret read by the bot")
+    expect_equal(region_of(by_bot), region_of(read), "awsRegion read by the bot")
+
+
+def step_delete_async(ctx: Context) -> None:
+    """delete_async answers 202 {jobId, message}; once the job is done the service is deleted."""
+    om = ctx.client
+    created = om.create(mlflow_request(BACKGROUND, "deleted in the background"))
+    ctx.background = created
+    mark = ctx.recorder.mark()
+    answer = om.delete_async(MlModelService, created.id)
+    path = f"/v1/services/mlmodelServices/async/{created.id.root}?recursive=false&hardDelete=false"
+    expect_equal(calls(ctx.recorder.since(mark)), [("DELETE", path, 202)], "what it sends")
+    check(isinstance(answer, dict), f"delete_async returned {answer!r}")
+    assert answer is not None
+    job_id = answer.get("jobId")
+    check(isinstance(job_id, str) and bool(job_id), f"jobId is {job_id!r}")
+    check(isinstance(answer.get("message"), str), f"message is {answer.get('message')!r}")
+    job = wait_for_job(ctx, job_id)
+    expect_equal(
+        {key: job.get(key) for key in ("status", "operation", "entityId", "hardDelete")},
+        {
+            "status": JOB_SUCCEEDED,
+            "operation": "delete",
+            "entityId": str(created.id.root),
+            "hardDelete": False,
+        },
+        "job",
+    )
+    expect_equal(om.get_by_name(MlModelService, BACKGROUND), None, "get_by_name")
+    deleted = fetch(om, BACKGROUND, fields=["owners"], include="deleted")
+    expect_equal((deleted.deleted, tenths(deleted)), (True, 2), "(deleted, version)")
+
+
+def step_restore_async(ctx: Context) -> None:
+    """restore_async answers 202 {jobId, message}; once the job is done the service is back."""
+    if ctx.background is None:
+        raise StepSkippedError("delete_async did not pass")
+    om = ctx.client
+    mark = ctx.recorder.mark()
+    answer = om.restore_async(MlModelService, ctx.background.id)
+    expect_equal(
+        calls(ctx.recorder.since(mark)),
+        [("PUT", "/v1/services/mlmodelServices/restore?async=true", 202)],
+        "what it sends",
+    )
+    check(isinstance(answer, dict) and bool(answer.get("jobId")), f"answer is {answer!r}")
+    assert answer is not None
+    job = wait_for_job(ctx, answer["jobId"])
+    expect_equal(
+        {key: job.get(key) for key in ("status", "operation", "entityId")},
+        {"status": JOB_SUCCEEDED, "operation": "restore", "entityId": str(ctx.background.id.root)},
+        "job",
+    )
+    restored = fetch(om, BACKGROUND)
+    expect_equal((restored.deleted, tenths(restored)), (False, 3), "(deleted, version)")
+
+
+def step_delete_async_hard(ctx: Context) -> None:
+    """delete_async(hard_delete=True): once the job is done, nothing finds the service."""
+    if ctx.background is None:
+        raise StepSkippedError("delete_async did not pass")
+    om = ctx.client
+    answer = om.delete_async(MlModelService, ctx.background.id, hard_delete=True)
+    check(isinstance(answer, dict) and bool(answer.get("jobId")), f"answer is {answer!r}")
+    assert answer is not None
+    job = wait_for_job(ctx, answer["jobId"])
+    expect_equal(
+        {key: job.get(key) for key in ("status", "operation", "hardDelete")},
+        {"status": JOB_SUCCEEDED, "operation": "delete", "hardDelete": True},
+        "job",
+    )
+    gone = om.get_by_name(MlModelService, BACKGROUND, fields=["owners"], include="all")
+    expect_equal(gone, None, "get_by_name(include=all)")
+
+
+# --- metadata.sdk -------------------------------------------------------------------------
+
+
+class MlModelServices(BaseEntity[MlModelService, CreateMlModelServiceRequest]):
+    """Fluent facade for ML model service operations."""
+
+    @classmethod
+    def entity_type(cls) -> type[MlModelService]:
+        return MlModelService
+
+
+def seed_request(description: str) -> CreateMlModelServiceRequest:
+    """The request of the "Create an ML Model Service" page's Python example."""
+    return CreateMlModelServiceRequest(
+        name=SDK_NAME,
+        displayName="MLflow Production",
+        serviceType="Mlflow",
+        description=description,
+        connection={
+            "config": {
+                "type": "Mlflow",
+                "trackingUri": "http://localhost:8088",
+                "registryUri": "http://localhost:8088",
+                "supportsMetadataExtraction": True,
+            }
+        },
+    )
+
+
+def sdk_service(ctx: Context) -> MlModelService:
+    """The service ``sdk_create`` made."""
+    if ctx.sdk_service is None:
+        raise StepSkippedError("sdk_create did not pass")
+    return ctx.sdk_service
+
+
+def step_sdk_configure(ctx: Context) -> str:
+    """configure(host, jwt_token) builds the SDK's client, which checks the version too."""
+    mark = ctx.recorder.mark()
+    client = configure(host=ctx.host_port, jwt_token=ctx.token)
+    expect_equal(calls(ctx.recorder.since(mark)), [("GET", "/v1/system/version", 200)], "requests")
+    expect_equal(MlModelServices._get_client(), client.ometa, "the facade's client")
+    return f"server version {client.ometa.get_server_version()}"
+
+
+def step_sdk_create(ctx: Context) -> None:
+    """MlModelServices.create(request) of the seed example: a PUT that answers the seed's JSON."""
+    mark = ctx.recorder.mark()
+    service = MlModelServices.create(seed_request("Production MLflow tracking server"))
+    expect_equal(
+        calls(ctx.recorder.since(mark)),
+        [("PUT", "/v1/services/mlmodelServices", 201)],
+        "requests",
+    )
+    ctx.sdk_service = service
+    check_new_entity(ctx, service, SDK_NAME, SDK_NAME)
+    answered = dump(service)
+    assert answered is not None
+    expected = {
+        "name": "mlflow_svc",
+        "fullyQualifiedName": "mlflow_svc",
+        "serviceType": "Mlflow",
+        "description": "Production MLflow tracking server",
+        "displayName": "MLflow Production",
+        "version": 0.1,
+        "updatedBy": "admin",
+        "connection": {
+            "config": {
+                "type": "Mlflow",
+                "trackingUri": "http://localhost:8088",
+                "registryUri": "http://localhost:8088",
+                "supportsMetadataExtraction": True,
+            }
+        },
+        "owners": [],
+        "tags": [],
+        "deleted": False,
+        "domains": [],
+    }
+    expect_equal({key: answered.get(key) for key in expected}, expected, "the seed's answer")
+
+
+def step_sdk_retrieve(ctx: Context) -> None:
+    """retrieve and retrieve_by_name agree; fields=; a missing service is None."""
+    service = sdk_service(ctx)
+    by_id = MlModelServices.retrieve(service.id)
+    by_name = MlModelServices.retrieve_by_name(SDK_NAME)
+    check(by_id is not None, "retrieve returned None")
+    expect_equal(by_id.id, service.id, "retrieve().id")
+    expect_equal(dump(by_id), dump(by_name), "retrieve vs retrieve_by_name")
+    expect_equal(by_id.owners, None, "owners without fields")
+    detailed = MlModelServices.retrieve(service.id, fields=["owners", "tags", "followers"])
+    expect_equal(
+        (detailed.owners.root, detailed.tags, detailed.followers.root),
+        ([], [], []),
+        "owners, tags and followers with fields",
+    )
+    expect_equal(MlModelServices.retrieve_by_name("compat-missing"), None, "missing name")
+    expect_equal(MlModelServices.retrieve(uuid.uuid4()), None, "missing id")
+
+
+def step_sdk_list(ctx: Context) -> None:
+    """list pages forward and back; list_all(batch_size=3) returns every service once."""
+    sdk_service(ctx)
+    every = names(ctx.client.list_entities(MlModelService, limit=100).entities)
+    forward, backward = walk_pages(MlModelServices.list, limit=3)
+    check_walk(forward, backward, every)
+    expect_equal(names(MlModelServices.list_all(batch_size=3)), every, "list_all")
+    in_domain = ctx.client.list_entities(MlModelService, params={"domain": DOMAIN})
+    check(in_domain.total > 0, f"no service in {DOMAIN}")
+    filtered = MlModelServices.list(limit=100, filters={"domain": DOMAIN})
+    expect_equal(names(filtered.entities), names(in_domain.entities), "list(filters=...)")
+
+
+def step_sdk_versions(ctx: Context) -> None:
+    """create again (a PUT) adds a version; get_versions lists every one, newest first, and
+    get_specific_version reads a past and the current one."""
+    service = sdk_service(ctx)
+    before = tenths(MlModelServices.retrieve(service.id))
+    updated = MlModelServices.create(seed_request("Production MLflow, second edition"))
+    expect_equal(updated.id, service.id, "id after the PUT")
+    expect_equal(tenths(updated), before + 1, "version in tenths after the PUT")
+    versions = MlModelServices.get_versions(service.id)
+    # BaseEntity._coerce_entity passes strings through: the SDK hands back the JSON text the
+    # server sends for each version.
+    check(all(isinstance(item, str) for item in versions), f"items: {versions!r}")
+    parsed = [MlModelService.model_validate_json(item) for item in versions]
+    expect_equal([tenths(v) for v in parsed], list(range(before + 1, 0, -1)), "versions")
+    expect_equal(
+        (parsed[0].description, parsed[-1].description),
+        ("Production MLflow, second edition", "Production MLflow tracking server"),
+        "descriptions of the newest and the first version",
+    )
+    first = MlModelServices.get_specific_version(service.id, "0.1")
+    expect_equal(
+        (tenths(first), first.description), (1, "Production MLflow tracking server"), "0.1"
+    )
+    latest = MlModelServices.get_specific_version(service.id, str(updated.version.root))
+    expect_equal(dump(latest), dump(updated), "the current version vs the PUT's answer")
+
+
+def step_sdk_update(ctx: Context) -> None:
+    """update(entity) reads the service by id, then PATCHes the difference."""
+    service = sdk_service(ctx)
+    entity = MlModelServices.retrieve(service.id)
+    before = tenths(entity)
+    entity.displayName = "MLflow Production (patched)"
+    entity.description = "patched through the SDK"
+    mark = ctx.recorder.mark()
+    updated = MlModelServices.update(entity)
+    expect_equal(
+        [e.method for e in ctx.recorder.since(mark)], ["GET", "PATCH"], "requests of update()"
+    )
+    check(updated is not None, "update returned None")
+    expect_equal(updated.displayName, "MLflow Production (patched)", "displayName")
+    expect_equal(updated.description, "patched through the SDK", "description")
+    expect_equal(tenths(updated), before + 1, "version in tenths")
+
+
+def step_sdk_followers(ctx: Context) -> None:
+    """add_followers / remove_followers: PUT and DELETE .../followers; the version stays."""
+    owner, _ = ctx.governance()
+    service = sdk_service(ctx)
+    before = tenths(MlModelServices.retrieve(service.id))
+    mark = ctx.recorder.mark()
+    followed = MlModelServices.add_followers(service.id, [owner.id])
+    sent = ctx.recorder.since(mark)
+    expect_equal([(e.method, e.status) for e in sent], [("PUT", 200), ("GET", 200)], "requests")
+    expect_equal(json.loads(sent[0].request_body), str(owner.id.root), "PUT body")
+    refs = followed.followers.root if followed.followers else None
+    expect_equal(
+        [(ref.id, ref.type, ref.name) for ref in refs or []],
+        [(owner.id, "user", OWNER)],
+        "followers after add_followers",
+    )
+    expect_equal(tenths(followed), before, "version after add_followers")
+    unfollowed = MlModelServices.remove_followers(service.id, [owner.id])
+    expect_equal(unfollowed.followers and unfollowed.followers.root, [], "followers after removal")
+    expect_equal(tenths(unfollowed), before, "version after remove_followers")
+
+
+def step_sdk_delete_restore(ctx: Context) -> None:
+    """delete (soft), restore; restore of a live service raises, unlike OpenMetadata.restore."""
+    service = sdk_service(ctx)
+    before = tenths(MlModelServices.retrieve(service.id))
+    MlModelServices.delete(service.id)
+    expect_equal(MlModelServices.retrieve(service.id), None, "retrieve after delete")
+    restored = MlModelServices.restore(service.id)
+    expect_equal((restored.deleted, tenths(restored)), (False, before + 2), "(deleted, version)")
+    try:
+        MlModelServices.restore(service.id)
+    except APIError as err:
+        expect_equal((err.status_code, err.code), (404, 404), "status and body code")
+    else:
+        raise AssertionError("restore of a live service did not raise")
+
+
+def step_sdk_restore_async(ctx: Context) -> None:
+    """restore_async answers an AsyncJobResponse; once the job is done the service is back."""
+    service = sdk_service(ctx)
+    MlModelServices.delete(service.id)
+    job = MlModelServices.restore_async(service.id)
+    check(isinstance(job, AsyncJobResponse) and bool(job.job_id), f"answer is {job!r}")
+    finished = wait_for_job(ctx, job.job_id)
+    expect_equal(finished.get("status"), JOB_SUCCEEDED, f"job status: {finished}")
+    restored = MlModelServices.retrieve(service.id)
+    check(restored is not None, "retrieve after restore_async returned None")
+    expect_equal(restored.deleted, False, "deleted")
+
+
+def step_sdk_delete_hard(ctx: Context) -> None:
+    """delete(hard_delete=True): the service is gone, even with include=all."""
+    service = sdk_service(ctx)
+    MlModelServices.delete(service.id, hard_delete=True)
+    expect_equal(MlModelServices.retrieve(service.id), None, "retrieve")
+    gone = ctx.client.get_by_name(MlModelService, SDK_NAME, fields=["owners"], include="all")
+    expect_equal(gone, None, "get_by_name(include=all)")
+
+
 STEPS: list[tuple[str, Callable[[Context], str | None]]] = [
     ("construct", step_construct),
     ("health_check", step_health_check),
@@ -734,14 +1714,47 @@ STEPS: list[tuple[str, Callable[[Context], str | None]]] = [
     ("governed_get_by_id", step_governed_get_by_id),
     ("governed_list_entities", step_governed_list),
     ("governed_put_merges_tags", step_governed_put_merges_tags),
+    ("list_entities_domain_params", step_list_domain_params),
+    ("get_by_name_include", step_get_by_name_include),
+    ("get_entity_reference", step_get_entity_reference),
+    ("get_service_or_create", step_get_service_or_create),
+    ("delete_soft", step_delete_soft),
+    ("list_entities_include", step_list_include),
+    ("list_entities_after_and_before", step_list_paging_both_ways),
+    ("restore", step_restore),
+    ("restore_not_deleted_is_none", step_restore_not_deleted),
+    ("version_history", step_version_history),
+    ("delete_hard", step_delete_hard),
+    ("delete_missing_raises", step_delete_missing),
+    ("patch", step_patch),
+    ("patch_identical_sends_nothing", step_patch_identical),
+    ("patch_if_match", step_patch_if_match),
+    ("patch_description", step_patch_description),
+    ("patch_owner_tags_domain", step_patch_owner_tags_domain),
+    ("patch_sagemaker_keeps_secret", step_patch_keeps_secret),
+    ("put_masked_secret_keeps_secret", step_put_masked_secret),
+    ("list_services", step_list_services),
+    ("delete_async", step_delete_async),
+    ("restore_async", step_restore_async),
+    ("delete_async_hard", step_delete_async_hard),
+    ("sdk_configure", step_sdk_configure),
+    ("sdk_create", step_sdk_create),
+    ("sdk_retrieve", step_sdk_retrieve),
+    ("sdk_list", step_sdk_list),
+    ("sdk_update", step_sdk_update),
+    ("sdk_versions", step_sdk_versions),
+    ("sdk_followers", step_sdk_followers),
+    ("sdk_delete_restore", step_sdk_delete_restore),
+    ("sdk_restore_async", step_sdk_restore_async),
+    ("sdk_delete_hard", step_sdk_delete_hard),
 ]
 
 
-def run(host_port: str, token: str) -> dict[str, Any]:
+def run(host_port: str, token: str, bot_token: str) -> dict[str, Any]:
     """Run every step and return the summary."""
     recorder = Recorder()
     recorder.install()
-    ctx = Context(host_port=host_port, token=token)
+    ctx = Context(host_port=host_port, token=token, bot_token=bot_token, recorder=recorder)
     results: list[dict[str, Any]] = []
     for name, step in STEPS:
         first = len(recorder.exchanges)
@@ -780,10 +1793,13 @@ def main() -> int:
     parser.add_argument("--summary", help="also write the JSON summary to this file")
     args = parser.parse_args()
     token = os.environ.get(TOKEN_ENV)
+    bot_token = os.environ.get(BOT_TOKEN_ENV)
     if not token:
-        parser.error(f"{TOKEN_ENV} must hold a JWT")
+        parser.error(f"{TOKEN_ENV} must hold an admin's JWT")
+    if not bot_token:
+        parser.error(f"{BOT_TOKEN_ENV} must hold the JWT of {BOT}")
     logging.basicConfig(level=logging.WARNING, stream=sys.stderr)
-    summary = run(args.host_port, token)
+    summary = run(args.host_port, token, bot_token)
     text = json.dumps(summary, indent=2, ensure_ascii=False)
     if args.summary:
         with open(args.summary, "w", encoding="utf-8") as handle:

@@ -39,10 +39,10 @@ def test_official_client(
     client_python: Path, emulator_server: RunningServer, tmp_path: Path
 ) -> None:
     """Every step of client_driver.py passes against the server."""
-    token = mint_token("admin", emulator_server.env)
     summary_path = tmp_path / "driver-summary.json"
     env = {key: value for key, value in os.environ.items() if key not in CLIENT_ENV_EXCLUDE}
-    env["MLMODEL_EMULATOR_TOKEN"] = token
+    env["MLMODEL_EMULATOR_TOKEN"] = mint_token("admin", emulator_server.env)
+    env["MLMODEL_EMULATOR_BOT_TOKEN"] = mint_token("ingestion-bot", emulator_server.env)
     completed = subprocess.run(
         [
             str(client_python),
