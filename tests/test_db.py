@@ -9,6 +9,7 @@ from collections.abc import Iterator
 import psycopg
 import pytest
 from sqlalchemy import Engine, select, text
+from sqlalchemy.exc import DBAPIError
 
 from mlmodel_emulator.db import engine as engine_module
 from mlmodel_emulator.db.engine import make_engine
@@ -159,3 +160,55 @@ def test_database_kept_connection_dropped_while_idle_is_replaced_before_use(
         assert database.read(lambda c: c.execute(text("SELECT pg_backend_pid()")).scalar()) != pid
     finally:
         database.dispose()
+
+
+def _terminate(database: Database, pid: int) -> None:
+    conninfo = database.engine.url.set(drivername="postgresql").render_as_string(
+        hide_password=False
+    )
+    with psycopg.connect(conninfo, autocommit=True) as admin:
+        admin.execute("SELECT pg_terminate_backend(%s)", [pid])
+    time.sleep(0.1)
+
+
+@pytest.mark.parametrize("method", ["read", "write"])
+def test_database_call_on_a_connection_dropped_before_its_ping_runs_again(
+    database_url, monkeypatch, method
+):
+    if not database_url.startswith("postgresql"):
+        pytest.skip("SQLite connections cannot be dropped by a server")
+    # Dropped well within the idle time that triggers a ping: only the call itself finds out.
+    monkeypatch.setattr(engine_module, "PING_AFTER_IDLE_S", 3600.0)
+    database = Database(make_engine(database_url))
+    calls: list[int] = []
+
+    def backend_pid(connection: object) -> int:
+        calls.append(1)
+        return int(connection.execute(text("SELECT pg_backend_pid()")).scalar())  # type: ignore[attr-defined]
+
+    try:
+        pid = database.read(backend_pid)
+        _terminate(database, pid)
+
+        again = getattr(database, method)(backend_pid)
+
+        assert again != pid
+        assert len(calls) == 3  # the first call, the one on the dead connection, its retry
+    finally:
+        database.dispose()
+
+
+def test_database_error_other_than_a_lost_connection_is_not_retried(clean_engine):
+    database = Database(clean_engine)
+    calls: list[int] = []
+
+    def broken(connection: object) -> None:
+        calls.append(1)
+        connection.execute(text("SELECT * FROM no_such_table"))  # type: ignore[attr-defined]
+
+    try:
+        with pytest.raises(DBAPIError):
+            database.read(broken)
+    finally:
+        database.dispose()
+    assert calls == [1]

@@ -8,6 +8,7 @@ from collections.abc import Callable
 from typing import Concatenate, ParamSpec, TypeVar
 
 from sqlalchemy import Connection, Engine
+from sqlalchemy.exc import DBAPIError
 
 from mlmodel_emulator.db import engine as engine_module
 from mlmodel_emulator.db.engine import begin_writing, still_answers
@@ -41,24 +42,48 @@ class Database:
         self, fn: Callable[Concatenate[Connection, P], T], *args: P.args, **kwargs: P.kwargs
     ) -> T:
         """Call fn(connection, ...) in a read transaction."""
-        connection = self._acquire()
-        try:
-            with connection.begin():
-                return fn(connection, *args, **kwargs)
-        finally:
-            self._release(connection)
+        return self._run(False, fn, *args, **kwargs)
 
     def write(
         self, fn: Callable[Concatenate[Connection, P], T], *args: P.args, **kwargs: P.kwargs
     ) -> T:
         """Call fn(connection, ...) in a write transaction, committed if fn returns."""
-        connection = self._acquire()
-        try:
-            begin_writing(connection)
-            with connection.begin():
-                return fn(connection, *args, **kwargs)
-        finally:
-            self._release(connection)
+        return self._run(True, fn, *args, **kwargs)
+
+    def _run(
+        self,
+        writing: bool,
+        fn: Callable[Concatenate[Connection, P], T],
+        *args: P.args,
+        **kwargs: P.kwargs,
+    ) -> T:
+        """Run fn in a transaction of its own; commit when it returns, roll back when it raises.
+
+        A connection that turns out to be gone while fn runs (the server restarted, or
+        dropped it within PING_AFTER_IDLE_S of its last use) took its transaction with it,
+        so nothing of fn was committed: fn runs once more, on a fresh connection.
+        """
+        for attempt in (1, 2):
+            connection = self._acquire()
+            try:
+                if writing:
+                    begin_writing(connection)
+                transaction = connection.begin()
+                try:
+                    result = fn(connection, *args, **kwargs)
+                except DBAPIError as error:
+                    transaction.rollback()
+                    if attempt == 1 and error.connection_invalidated:
+                        continue
+                    raise
+                except BaseException:
+                    transaction.rollback()
+                    raise
+                transaction.commit()
+                return result
+            finally:
+                self._release(connection)
+        raise AssertionError("unreachable: the second attempt returns or raises")
 
     def _acquire(self) -> Connection:
         if self._kept_busy or threading.get_ident() != self._owner:
