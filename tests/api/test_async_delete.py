@@ -368,3 +368,70 @@ def test_restore_with_async_false_answers_the_entity(client, auth_headers, creat
 
     assert response.status_code == 200
     assert response.json()["deleted"] is False
+
+
+def _store_job(engine, *, status, created_at):
+    """A job as a server process that stopped, or ran long ago, left it."""
+    job_id = str(uuid.uuid4())
+    doc = {
+        "jobId": job_id,
+        "status": status,
+        "operation": "delete",
+        "entityType": "mlmodelService",
+        "entityId": str(uuid.uuid4()),
+        "entityName": "gone_svc",
+        "hardDelete": False,
+        "recursive": False,
+        "createdBy": "admin",
+        "createdAt": created_at,
+        "message": "Delete operation initiated for gone_svc",
+    }
+    with engine.begin() as connection:
+        connection.execute(
+            JobRecord.__table__.insert(),
+            {"id": job_id, "status": status, "created_at": created_at, "doc": doc},
+        )
+    return job_id
+
+
+def _now_ms():
+    return time.time_ns() // 1_000_000
+
+
+def test_job_left_running_by_a_stopped_process_is_answered_failed(client, auth_headers, engine):
+    started = _now_ms() - jobs.INTERRUPTED_AFTER_MS - 1_000
+    job_id = _store_job(engine, status="running", created_at=started)
+
+    job = _poll(client, auth_headers, job_id).json()
+
+    assert job["status"] == "failed"
+    assert job["message"] == "Delete operation failed for gone_svc"
+    assert job["error"] == {"code": 500, "message": jobs.INTERRUPTED}
+
+
+def test_job_running_for_less_than_the_limit_is_still_running(client, auth_headers, engine):
+    job_id = _store_job(engine, status="running", created_at=_now_ms() - 60_000)
+
+    assert _poll(client, auth_headers, job_id).json()["status"] == "running"
+
+
+def test_interrupted_job_that_still_ends_shows_its_real_outcome(client, auth_headers, engine):
+    job_id = _store_job(
+        engine, status="running", created_at=_now_ms() - jobs.INTERRUPTED_AFTER_MS - 1_000
+    )
+    with engine.begin() as connection:
+        jobs.complete(connection, job_id, now_ms=_now_ms())
+
+    assert _poll(client, auth_headers, job_id).json()["status"] == "completed"
+
+
+def test_jobs_older_than_the_retention_go_when_a_new_one_starts(
+    client, auth_headers, created, engine
+):
+    old = _store_job(engine, status="completed", created_at=_now_ms() - jobs.KEPT_FOR_MS - 1_000)
+    recent = _store_job(engine, status="completed", created_at=_now_ms() - 60_000)
+
+    client.delete(f"{SERVICES_URL}/async/{created['id']}", headers=auth_headers)
+
+    assert _poll(client, auth_headers, old).status_code == 404
+    assert _poll(client, auth_headers, recent).status_code == 200

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any, cast
 
-from sqlalchemy import Connection, Table, bindparam, insert, select, update
+from sqlalchemy import Connection, Table, bindparam, delete, insert, select, update
 
 from mlmodel_emulator.jobs.models import JobRecord
 
@@ -27,6 +27,14 @@ _FINISH = (
     .where(_c.id == bindparam("key"), _c.status == bindparam("running"))
     .values(status=bindparam("status"), doc=bindparam("doc"))
 )
+
+
+_REMOVE_OLDER = delete(_jobs).where(_c.created_at < bindparam("cutoff"))
+
+
+def remove_older_than(connection: Connection, cutoff_ms: int) -> None:
+    """Forget the jobs started before cutoff_ms (epoch milliseconds)."""
+    connection.execute(_REMOVE_OLDER, {"cutoff": cutoff_ms})
 
 
 def add(connection: Connection, doc: Doc) -> None:

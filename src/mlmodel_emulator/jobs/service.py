@@ -21,6 +21,13 @@ RUNNING: Final = "running"
 COMPLETED: Final = "completed"
 FAILED: Final = "failed"
 
+# A job's work takes milliseconds. One still running this long after it started lost its
+# process (a restart, a crash) before it could record how it ended.
+INTERRUPTED_AFTER_MS: Final = 5 * 60 * 1000
+INTERRUPTED: Final = "The job was interrupted before it finished: its server process stopped"
+# How long jobs are kept; older ones go when a new one starts.
+KEPT_FOR_MS: Final = 7 * 24 * 60 * 60 * 1000
+
 # What finishes a job: called with the write transaction and the time it runs at.
 Work = Callable[[Connection, int], None]
 
@@ -64,6 +71,7 @@ def start(
         "createdAt": now_ms,
         "message": f"{operation.capitalize()} operation initiated for {name}",
     }
+    repository.remove_older_than(connection, now_ms - KEPT_FOR_MS)
     repository.add(connection, doc)
     return doc
 
@@ -98,12 +106,25 @@ def get(
     job_id: str,
     *,
     principal: Principal,
+    now_ms: int,
     admin_users: frozenset[str] = frozenset(),
     users: permissions.UserCache | None = None,
 ) -> Doc:
-    """A job as it now stands; 404 for a job id never issued."""
+    """A job as it now stands; 404 for a job id never issued (or gone after KEPT_FOR_MS).
+
+    A job still running INTERRUPTED_AFTER_MS after it started is answered as failed, without
+    being stored so: should its work still end, that outcome is what later polls see.
+    """
     permissions.actor_for(connection, principal, admin_users, users)
     doc = repository.get_by_id(connection, job_id)
     if doc is None:
         raise EntityNotFound(JOB_TYPE, job_id)
+    if doc["status"] == RUNNING and now_ms - int(doc["createdAt"]) > INTERRUPTED_AFTER_MS:
+        operation, name = doc["operation"].capitalize(), doc["entityName"]
+        return {
+            **doc,
+            "status": FAILED,
+            "message": f"{operation} operation {FAILED} for {name}",
+            "error": {"code": 500, "message": INTERRUPTED},
+        }
     return doc
