@@ -14,7 +14,6 @@ from sqlalchemy import Connection
 
 from mlmodel_emulator.common import versioning
 from mlmodel_emulator.common.api import ApiModel, EntityReference, Style, TagLabel, storable_problem
-from mlmodel_emulator.common.names import quote_name
 from mlmodel_emulator.errors import BadRequest, EntityNotFound, describe_errors
 from mlmodel_emulator.governance import references
 from mlmodel_emulator.mlmodel_services import connections, permissions, repository, service
@@ -142,20 +141,6 @@ def required_operations(patch: jsonpatch.JsonPatch) -> list[Operation]:
 
 
 # ---------------------------------------------------------------------------- the change
-
-
-def _stored(connection: Connection, entity_id: str | None, fqn: str | None) -> Doc:
-    """The entity to patch, locked; a soft-deleted one is not found (find NON_DELETED)."""
-    if entity_id is not None:
-        key = entity_id
-        stored = repository.get_by_id(connection, entity_id, for_update=True)
-    else:
-        assert fqn is not None
-        key = quote_name(fqn)
-        stored = repository.get_by_fqn(connection, key, for_update=True)
-    if stored is None or stored["deleted"]:
-        raise EntityNotFound(service.ENTITY_TYPE, key)
-    return stored
 
 
 def _view(connection: Connection, stored: Doc, caller: service.Caller) -> Doc:
@@ -332,7 +317,8 @@ def apply_patch(
     """PATCH by id or name. The answer's changeDescription is what this patch changed; the
     stored one covers the whole session when the patch was merged into it."""
     actor = caller.actor(connection)
-    stored = _stored(connection, entity_id, fqn)
+    # find(id, NON_DELETED): a soft-deleted entity cannot be patched.
+    stored = service.stored_for_change(connection, entity_id, fqn, include_deleted=False)
     operations = required_operations(patch)
     if operations:
         permissions.authorize(connection, actor, operations, stored.get("owners", []))

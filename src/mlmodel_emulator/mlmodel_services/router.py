@@ -216,6 +216,15 @@ async def create_or_update_service(
     return json_response(body, status_code=201 if upsert.created else 200, headers=headers)
 
 
+def _changed_answer(ctx: RequestContext, outcome: service.Upsert) -> Response:
+    """The entity after a PATCH, DELETE or restore, with what happened to it; an ETag too,
+    unless it is gone."""
+    headers = {CHANGE_HEADER: outcome.change}
+    if outcome.change != service.DELETED:
+        headers.update(_etag(outcome.doc))
+    return json_response(_render(ctx, outcome.doc), headers=headers)
+
+
 JSON_PATCH_BODY: dict[str, Any] = {
     "requestBody": {
         "required": True,
@@ -245,11 +254,6 @@ JSON_PATCH_BODY: dict[str, Any] = {
 PATCH_ERRORS: dict[int | str, dict[str, Any]] = {**ERRORS, 412: {"model": ErrorMessage}}
 
 
-def _patched_answer(ctx: RequestContext, outcome: service.Upsert) -> Response:
-    headers = {CHANGE_HEADER: outcome.change, **_etag(outcome.doc)}
-    return json_response(_render(ctx, outcome.doc), headers=headers)
-
-
 @router.patch(
     "/name/{fqn:path}",
     response_model=None,
@@ -260,7 +264,7 @@ async def patch_service_by_name(fqn: str, request: Request, ctx: ContextDep) -> 
     """Change parts of an ML model service, found by name, with a JSON Patch (RFC 6902)."""
     operations = patch.parse(await request.body(), request.headers.get("content-type"))
     outcome = ctx.database.write(patch.apply_patch, operations, fqn=fqn, caller=_caller(ctx))
-    return _patched_answer(ctx, outcome)
+    return _changed_answer(ctx, outcome)
 
 
 @router.patch(
@@ -275,7 +279,7 @@ async def patch_service(id: uuid.UUID, request: Request, ctx: ContextDep) -> Res
     outcome = ctx.database.write(
         patch.apply_patch, operations, entity_id=str(id), caller=_caller(ctx)
     )
-    return _patched_answer(ctx, outcome)
+    return _changed_answer(ctx, outcome)
 
 
 @router.put("/bulk", response_model=None, responses={200: {"model": BulkOperationResult}, **ERRORS})
@@ -312,13 +316,6 @@ RecursiveQuery = Annotated[
 ]
 
 
-def _deleted_answer(ctx: RequestContext, outcome: service.Upsert) -> Response:
-    headers = {CHANGE_HEADER: outcome.change}
-    if outcome.change != service.DELETED:
-        headers.update(_etag(outcome.doc))
-    return json_response(_render(ctx, outcome.doc), headers=headers)
-
-
 @router.delete("/{id}", response_model=None, responses={200: {"model": MlModelService}, **ERRORS})
 async def delete_service(
     id: uuid.UUID,
@@ -330,7 +327,7 @@ async def delete_service(
     outcome = ctx.database.write(
         service.delete, entity_id=str(id), hard=hard_delete, caller=_caller(ctx)
     )
-    return _deleted_answer(ctx, outcome)
+    return _changed_answer(ctx, outcome)
 
 
 @router.delete(
@@ -344,7 +341,7 @@ async def delete_service_by_name(
 ) -> Response:
     """Delete an ML model service by name: soft by default, or for good."""
     outcome = ctx.database.write(service.delete, fqn=fqn, hard=hard_delete, caller=_caller(ctx))
-    return _deleted_answer(ctx, outcome)
+    return _changed_answer(ctx, outcome)
 
 
 @router.put(
@@ -364,7 +361,7 @@ async def restore_service(
         started = ctx.database.write(service.restore_later, str(request.id), caller=_caller(ctx))
         return _accepted(ctx, started, ("jobId", "message"))
     outcome = ctx.database.write(service.restore, str(request.id), caller=_caller(ctx))
-    return _deleted_answer(ctx, outcome)
+    return _changed_answer(ctx, outcome)
 
 
 @router.put(

@@ -534,7 +534,15 @@ def check_if_match(stored: Doc | None, if_match: str | None) -> None:
     raise PreconditionFailed(STALE_ENTITY)
 
 
-def _stored_for_change(connection: Connection, entity_id: str | None, fqn: str | None) -> Doc:
+def stored_for_change(
+    connection: Connection,
+    entity_id: str | None,
+    fqn: str | None,
+    *,
+    include_deleted: bool = True,
+) -> Doc:
+    """The entity a write is about, by id or name, locked; 404 when there is none (or only a
+    soft-deleted one, unless include_deleted)."""
     if entity_id is not None:
         stored = repository.get_by_id(connection, entity_id, for_update=True)
         key: str = entity_id
@@ -542,7 +550,7 @@ def _stored_for_change(connection: Connection, entity_id: str | None, fqn: str |
         assert fqn is not None
         key = quote_name(fqn)
         stored = repository.get_by_fqn(connection, key, for_update=True)
-    if stored is None:
+    if stored is None or (stored["deleted"] and not include_deleted):
         raise EntityNotFound(ENTITY_TYPE, key)
     return stored
 
@@ -570,7 +578,7 @@ def delete(
     history and its relations are gone). The answer is the entity, as it now is or as it
     was just before it went (om-api §2.8)."""
     actor = caller.actor(connection)
-    stored = _stored_for_change(connection, entity_id, fqn)
+    stored = stored_for_change(connection, entity_id, fqn)
     permissions.authorize(
         connection, actor, [permissions.Operation.Delete], stored.get("owners", [])
     )
@@ -583,8 +591,8 @@ def delete(
     return Upsert(doc=_set_deleted(connection, stored, caller, deleted=True), change=SOFT_DELETED)
 
 
-def restore(connection: Connection, entity_id: str, *, caller: Caller) -> Upsert:
-    """PUT /restore: a soft-deleted entity back, with deleted true->false recorded (+0.1)."""
+def _restorable(connection: Connection, entity_id: str, caller: Caller) -> Doc:
+    """The soft-deleted entity a restore is about, locked, once the caller may restore it."""
     actor = caller.actor(connection)
     stored = repository.get_by_id(connection, entity_id, for_update=True)
     # find(id, DELETED): an entity that is not deleted is not found.
@@ -593,6 +601,12 @@ def restore(connection: Connection, entity_id: str, *, caller: Caller) -> Upsert
     permissions.authorize(
         connection, actor, [permissions.Operation.EditAll], stored.get("owners", [])
     )
+    return stored
+
+
+def restore(connection: Connection, entity_id: str, *, caller: Caller) -> Upsert:
+    """PUT /restore: a soft-deleted entity back, with deleted true->false recorded (+0.1)."""
+    stored = _restorable(connection, entity_id, caller)
     return Upsert(doc=_set_deleted(connection, stored, caller, deleted=False), change=RESTORED)
 
 
@@ -874,7 +888,7 @@ def delete_later(
     itself is the returned work, run after the answer in a transaction of its own
     (EntityResource.deleteByIdAsync)."""
     actor = caller.actor(connection)
-    stored = _stored_for_change(connection, entity_id, None)
+    stored = stored_for_change(connection, entity_id, None)
     permissions.authorize(
         connection, actor, [permissions.Operation.Delete], stored.get("owners", [])
     )
@@ -898,13 +912,7 @@ def delete_later(
 def restore_later(connection: Connection, entity_id: str, *, caller: Caller) -> jobs.Started:
     """PUT /restore?async=true: what a restore checks (404, 403) is checked now; the
     restore itself is the returned work, run after the answer in a transaction of its own."""
-    actor = caller.actor(connection)
-    stored = repository.get_by_id(connection, entity_id, for_update=True)
-    if stored is None or not stored["deleted"]:
-        raise EntityNotFound(ENTITY_TYPE, entity_id)
-    permissions.authorize(
-        connection, actor, [permissions.Operation.EditAll], stored.get("owners", [])
-    )
+    stored = _restorable(connection, entity_id, caller)
     doc = jobs.start(
         connection,
         operation="restore",
