@@ -20,7 +20,7 @@ from mlmodel_emulator.auth.secrets import SecretCipher
 from mlmodel_emulator.auth.tokens import Principal, TokenVerifier
 from mlmodel_emulator.config import Settings
 from mlmodel_emulator.db.session import Database
-from mlmodel_emulator.mlmodel_services.permissions import UserCache
+from mlmodel_emulator.entities.permissions import UserCache
 
 
 async def get_settings(request: Request) -> Settings:

@@ -16,6 +16,7 @@ from mlmodel_emulator.auth.tokens import TokenVerifier
 from mlmodel_emulator.config import Settings
 from mlmodel_emulator.db.engine import make_engine
 from mlmodel_emulator.db.session import Database
+from mlmodel_emulator.entities.permissions import UserCache
 from mlmodel_emulator.errors import register_exception_handlers
 from mlmodel_emulator.governance.router import (
     classifications_router,
@@ -27,7 +28,6 @@ from mlmodel_emulator.governance.router import (
 from mlmodel_emulator.governance.seed import seed
 from mlmodel_emulator.jobs.router import router as jobs_router
 from mlmodel_emulator.limits import BodySizeLimit
-from mlmodel_emulator.mlmodel_services.permissions import UserCache
 from mlmodel_emulator.mlmodel_services.router import router as mlmodel_services_router
 from mlmodel_emulator.system.router import router as system_router
 

@@ -11,11 +11,14 @@ import pytest
 from sqlalchemy import func, select, text
 
 from mlmodel_emulator.auth.tokens import Principal
+from mlmodel_emulator.entities import core
+from mlmodel_emulator.entities.answers import STALE_ENTITY
+from mlmodel_emulator.entities.kind import Caller
 from mlmodel_emulator.errors import Conflict
 from mlmodel_emulator.jobs import runner
 from mlmodel_emulator.jobs import service as jobs
 from mlmodel_emulator.jobs.models import JobRecord
-from mlmodel_emulator.mlmodel_services import service
+from mlmodel_emulator.mlmodel_services.kind import MLMODEL_SERVICES
 from tests.factories import SERVICES_URL, create_request
 
 JOBS_URL = "/api/v1/jobs"
@@ -149,7 +152,7 @@ def test_async_delete_with_a_stale_if_match_returns_412_and_starts_no_job(
     )
 
     assert response.status_code == 412
-    assert response.json() == {"code": 412, "message": service.STALE_ENTITY}
+    assert response.json() == {"code": 412, "message": STALE_ENTITY}
     assert _job_count(engine) == 0
 
 
@@ -169,7 +172,7 @@ def test_async_delete_without_a_token_returns_401(client, created):
 
 
 def _admin_caller(client):
-    return service.Caller(
+    return Caller(
         principal=Principal(name="admin", is_bot=False),
         now_ms=time.time_ns() // 1_000_000,
         cipher=client.app.state.cipher,
@@ -179,7 +182,8 @@ def _admin_caller(client):
 def test_job_whose_entity_vanished_meanwhile_ends_failed(client, auth_headers, created):
     database = client.app.state.database
     started = database.write(
-        service.delete_later,
+        core.delete_later,
+        MLMODEL_SERVICES,
         created["id"],
         hard=False,
         recursive=False,
@@ -211,7 +215,8 @@ def test_job_whose_entity_vanished_meanwhile_ends_failed(client, auth_headers, c
 def test_job_whose_work_breaks_unexpectedly_ends_failed_with_500(client, auth_headers, created):
     database = client.app.state.database
     started = database.write(
-        service.delete_later,
+        core.delete_later,
+        MLMODEL_SERVICES,
         created["id"],
         hard=False,
         recursive=False,
@@ -235,7 +240,8 @@ def test_job_whose_work_breaks_unexpectedly_ends_failed_with_500(client, auth_he
 def test_failed_work_leaves_nothing_half_done(client, auth_headers, created):
     database = client.app.state.database
     started = database.write(
-        service.delete_later,
+        core.delete_later,
+        MLMODEL_SERVICES,
         created["id"],
         hard=False,
         recursive=False,

@@ -99,13 +99,14 @@ def test_admin_users_setting_makes_admins(client, jane_headers, make_client):
     assert response.status_code == 201
 
 
-def test_soft_deleted_admin_is_no_admin(client, auth_headers, token_for):
+def test_soft_deleted_admin_is_refused_as_any_deleted_user(client, auth_headers, token_for):
     root = created(client, USERS_URL, user_request("root", isAdmin=True), auth_headers)
     client.delete(f"{USERS_URL}/{root['id']}", headers=auth_headers)
 
     response = client.post(USERS_URL, json=user_request("x"), headers=_bearer(token_for, "root"))
 
-    assert response.json() == _not_admin("root")
+    assert response.status_code == 401
+    assert response.json() == {"code": 401, "message": "Not Authorized! User root is deleted"}
 
 
 def test_admin_users_env_is_a_comma_separated_list(monkeypatch):

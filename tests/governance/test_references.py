@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import event
 
 from mlmodel_emulator.errors import ApiError, BadRequest, EntityNotFound
-from mlmodel_emulator.governance import references
+from mlmodel_emulator.governance import references, repository
 from tests.governance.conftest import DOMAINS_URL, TAGS_URL, TEAMS_URL, USERS_URL, tag_request
 
 UNKNOWN_ID = "3f2a1c7e-0000-4000-8000-000000000000"
@@ -318,14 +318,14 @@ def test_refresh_tags_reads_current_tag_fields_and_drops_hard_deleted(
 
 
 def test_get_user_by_name_returns_the_stored_document_any_case(connection):
-    admin = references.get_user_by_name(connection, "Admin")
-    bot = references.get_user_by_name(connection, "ingestion-bot")
+    admin = repository.get_user_by_name(connection, "Admin")
+    bot = repository.get_user_by_name(connection, "ingestion-bot")
 
     assert admin is not None
     assert bot is not None
     assert (admin["name"], admin["isAdmin"], admin["isBot"]) == ("admin", True, False)
     assert (bot["isAdmin"], bot["isBot"]) == (False, True)
-    assert references.get_user_by_name(connection, "nobody") is None
+    assert repository.get_user_by_name(connection, "nobody") is None
 
 
 def test_team_ids_of_user_counts_both_sides_of_membership(client, auth_headers, make, connection):
@@ -333,8 +333,8 @@ def test_team_ids_of_user_counts_both_sides_of_membership(client, auth_headers, 
     jane = make("user", name="jane", teams=[one["id"]])
     client.put(TEAMS_URL, json={"name": "two", "users": [jane["id"]]}, headers=auth_headers)
 
-    assert references.team_ids_of_user(connection, jane["id"]) == {one["id"], two["id"]}
-    assert references.team_ids_of_user(connection, UNKNOWN_ID) == set()
+    assert repository.team_ids_of_user(connection, jane["id"]) == {one["id"], two["id"]}
+    assert repository.team_ids_of_user(connection, UNKNOWN_ID) == set()
 
 
 def test_href_names_each_collection():

@@ -123,10 +123,13 @@ class InsertNew:
     where a multi-row VALUES list defeats both. On SQLite, an executemany (a loop in C).
     The inserted count tells whether every row went in; only when some row lost a race for
     its key are the rows that did go in looked up, by their `identity` (made fresh by the
-    caller, so a row holding it is one of these).
+    caller, so a row holding it is one of these). With `any_conflict`, a row that collides
+    on any unique column (a user's email) is skipped the same way.
     """
 
-    def __init__(self, table: Table, key: Column[Any], identity: Column[Any]) -> None:
+    def __init__(
+        self, table: Table, key: Column[Any], identity: Column[Any], *, any_conflict: bool = False
+    ) -> None:
         self._key = key.key
         self._identity = identity.key
         names = [column.key for column in table.columns]
@@ -138,12 +141,12 @@ class InsertNew:
         self._postgresql = (
             postgresql.insert(table)
             .from_select(names, select(*(records.c[name] for name in names)))
-            .on_conflict_do_nothing(index_elements=[key])
+            .on_conflict_do_nothing(index_elements=None if any_conflict else [key])
             .execution_options(preserve_rowcount=True)
         )
-        self._sqlite = _insert_ignoring("sqlite", table, key).execution_options(
-            preserve_rowcount=True
-        )
+        self._sqlite = _insert_ignoring(
+            "sqlite", table, None if any_conflict else key
+        ).execution_options(preserve_rowcount=True)
         self._inserted = many_lookup(select(key), identity)
 
     def execute(self, connection: Connection, rows: Sequence[dict[str, Any]]) -> set[Any]:

@@ -3,27 +3,24 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
-from dataclasses import replace
-from typing import Any, ClassVar, Final
+from typing import Final
 
 from sqlalchemy import Connection
 
-from mlmodel_emulator.common.paging import Page
-from mlmodel_emulator.common.versioning import FieldSpec
+from mlmodel_emulator.entities.answers import reference
+from mlmodel_emulator.entities.kind import (
+    DESCRIPTION,
+    DISPLAY_NAME,
+    Caller,
+    Children,
+    Doc,
+    Field,
+    Kind,
+    Prepared,
+    Rule,
+)
 from mlmodel_emulator.errors import BadRequest, EntityNotFound
 from mlmodel_emulator.governance import repository
-from mlmodel_emulator.governance.entities import (
-    COMMON_TRACKED,
-    Caller,
-    Doc,
-    Kind,
-    ListQuery,
-    Prepared,
-    apply_change,
-    list_page,
-    reference,
-)
 from mlmodel_emulator.governance.schemas import CreateClassification, CreateTag
 
 CLASSIFICATION: Final = "classification"
@@ -53,77 +50,33 @@ def tag_fqn(classification_fqn: str, tag_name: str) -> str:
 
 
 # Fields every classification and tag has, with classification.json's and tag.json's defaults.
-_FLAG_DEFAULTS: Final[Mapping[str, Any]] = {"disabled": False, "provider": "user"}
-
-
-class Classifications(Kind[CreateClassification]):
-    entity_type = CLASSIFICATION
-    collection = "/v1/classifications"
-    store = repository.classifications
-    tracked = (
-        *COMMON_TRACKED,
-        FieldSpec("mutuallyExclusive", "scalar"),
-        FieldSpec("disabled", "scalar"),
-        FieldSpec("provider", "scalar"),
-    )
-    defaults: ClassVar[Mapping[str, Any]] = {"mutuallyExclusive": False, **_FLAG_DEFAULTS}
-
-    def prepare(self, connection: Connection, request: CreateClassification) -> Prepared:
-        return Prepared(
-            name=request.name,
-            fqn=self.lookup_fqn(request.name),
-            fields={
-                "displayName": request.display_name,
-                "description": request.description,
-                "mutuallyExclusive": request.mutually_exclusive,
-                "disabled": request.disabled,
-                "provider": request.provider,
-            },
-        )
-
-    def remove(self, connection: Connection, doc: Doc) -> None:
-        # ClassificationResource deletes recursively: the tags go with their classification.
-        repository.delete_tags_of_classification(connection, doc["id"])
-        self.store.hard_delete(connection, doc["id"])
-
-    def after_soft_delete(self, connection: Connection, doc: Doc, caller: Caller) -> None:
-        _set_tags_deleted(connection, doc["id"], True, caller)
-
-    def after_restore(self, connection: Connection, doc: Doc, caller: Caller) -> None:
-        _set_tags_deleted(connection, doc["id"], False, caller)
-
-
-def _set_tags_deleted(
-    connection: Connection, classification_id: str, deleted: bool, caller: Caller
-) -> None:
-    """Soft-delete or restore every tag of a classification, each as a new version."""
-    changed = []
-    for tag in repository.tags_of_classification(connection, classification_id):
-        updated = apply_change(TAGS, tag, {**tag, "deleted": deleted}, caller)
-        if updated is not None:
-            changed.append(updated)
-    repository.tags.replace_many(connection, changed)
+_FLAGS: Final = (
+    Field("disabled", Rule.KEEP, default=False),
+    Field("provider", Rule.KEEP, default="user"),
+)
 
 
 class Tags(Kind[CreateTag]):
     entity_type = TAG
     collection = "/v1/tags"
     store = repository.tags
-    tracked = (
-        *COMMON_TRACKED,
-        FieldSpec("style", "json"),
-        FieldSpec("disabled", "scalar"),
-        FieldSpec("provider", "scalar"),
+    create_model = CreateTag
+    admin_only = True
+    keeps_history = False
+    fields = (
+        DISPLAY_NAME,
+        DESCRIPTION,
+        Field("style", Rule.KEEP, "json"),
+        Field("classification", Rule.KEEP, None),
+        *_FLAGS,
     )
-    defaults = _FLAG_DEFAULTS
-    kept_when_null = frozenset({"style"})
     reference_fields = ("classification",)
 
     def lookup_fqn(self, name: str) -> str:
         # A tag is found by its FQN as given, as TagRepository does (no quoting).
         return name
 
-    def prepare(self, connection: Connection, request: CreateTag) -> Prepared:
+    def prepare(self, connection: Connection, request: CreateTag, caller: Caller) -> Prepared:
         classification = classification_by_name(connection, request.classification)
         return Prepared(
             name=request.name,
@@ -136,9 +89,10 @@ class Tags(Kind[CreateTag]):
                 "disabled": request.disabled,
                 "provider": request.provider,
             },
+            parent=classification,
         )
 
-    def expand(self, connection: Connection, docs: list[Doc]) -> list[Doc]:
+    def expand(self, connection: Connection, docs: list[Doc], fields: frozenset[str]) -> list[Doc]:
         """Tags with their classification's reference as it is now (displayName, deleted)."""
         ids = {doc["classification"]["id"] for doc in docs}
         parents = repository.classifications.get_many_by_id(connection, ids)
@@ -151,6 +105,41 @@ class Tags(Kind[CreateTag]):
         ]
 
 
+TAGS: Final = Tags()
+
+
+class Classifications(Kind[CreateClassification]):
+    entity_type = CLASSIFICATION
+    collection = "/v1/classifications"
+    store = repository.classifications
+    create_model = CreateClassification
+    admin_only = True
+    keeps_history = False
+    fields = (
+        DISPLAY_NAME,
+        DESCRIPTION,
+        Field("mutuallyExclusive", Rule.KEEP, default=False),
+        *_FLAGS,
+    )
+    # ClassificationResource deletes recursively: the tags go with their classification,
+    # and a soft delete or a restore takes them along.
+    children = (Children(TAGS, "classification_id"),)
+    deletes_children = True
+
+    def prepare(
+        self, connection: Connection, request: CreateClassification, caller: Caller
+    ) -> Prepared:
+        return self.named(
+            request,
+            mutuallyExclusive=request.mutually_exclusive,
+            disabled=request.disabled,
+            provider=request.provider,
+        )
+
+
+CLASSIFICATIONS: Final = Classifications()
+
+
 def classification_by_name(connection: Connection, name: str) -> Doc:
     """A classification that is not deleted, by its name or FQN (404 otherwise)."""
     fqn = CLASSIFICATIONS.lookup_fqn(name)
@@ -158,18 +147,3 @@ def classification_by_name(connection: Connection, name: str) -> Doc:
     if classification is None or classification["deleted"]:
         raise EntityNotFound(CLASSIFICATION, name)
     return classification
-
-
-def list_tags(connection: Connection, parent: str | None, query: ListQuery) -> Page:
-    """GET /tags: all tags, or those of the classification `parent` names (none if unknown)."""
-    if parent is not None:
-        classification = repository.classifications.get_by_fqn(
-            connection, CLASSIFICATIONS.lookup_fqn(parent)
-        )
-        in_parent = repository.in_classification(classification["id"] if classification else "")
-        query = replace(query, filters=[*query.filters, in_parent])
-    return list_page(connection, TAGS, query)
-
-
-CLASSIFICATIONS: Final = Classifications()
-TAGS: Final = Tags()

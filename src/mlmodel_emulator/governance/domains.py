@@ -6,9 +6,8 @@ from typing import Final
 
 from sqlalchemy import Connection
 
-from mlmodel_emulator.common.versioning import FieldSpec
+from mlmodel_emulator.entities.kind import DESCRIPTION, DISPLAY_NAME, Caller, Field, Kind, Prepared
 from mlmodel_emulator.governance import repository
-from mlmodel_emulator.governance.entities import COMMON_TRACKED, Kind, Prepared
 from mlmodel_emulator.governance.schemas import CreateDomain
 
 DOMAIN: Final = "domain"
@@ -18,20 +17,15 @@ class Domains(Kind[CreateDomain]):
     entity_type = DOMAIN
     collection = "/v1/domains"
     store = repository.domains
-    tracked = (*COMMON_TRACKED, FieldSpec("domainType", "scalar"))
+    create_model = CreateDomain
+    admin_only = True
+    keeps_history = False
+    fields = (DISPLAY_NAME, DESCRIPTION, Field("domainType"))
     # domain.json has no `deleted`: OpenMetadata deletes domains outright.
     unanswered_fields = ("deleted",)
 
-    def prepare(self, connection: Connection, request: CreateDomain) -> Prepared:
-        return Prepared(
-            name=request.name,
-            fqn=self.lookup_fqn(request.name),
-            fields={
-                "displayName": request.display_name,
-                "description": request.description,
-                "domainType": request.domain_type,
-            },
-        )
+    def prepare(self, connection: Connection, request: CreateDomain, caller: Caller) -> Prepared:
+        return self.named(request, domainType=request.domain_type)
 
 
 DOMAINS: Final = Domains()

@@ -8,14 +8,13 @@ from typing import Any, Final
 from sqlalchemy import Connection
 
 from mlmodel_emulator.common.names import quote_name
+from mlmodel_emulator.entities.answers import by_name, href, reference
+from mlmodel_emulator.entities.store import Store
 from mlmodel_emulator.errors import BadRequest, EntityNotFound
-from mlmodel_emulator.governance import access, repository
-from mlmodel_emulator.governance.entities import by_name, href, reference
-from mlmodel_emulator.governance.repository import EntityStore
+from mlmodel_emulator.governance import repository
 
 __all__ = [
     "domain_id_by_fqn",
-    "get_user_by_name",
     "href",
     "refresh_references",
     "refresh_tags",
@@ -24,7 +23,6 @@ __all__ = [
     "resolve_follower",
     "resolve_owners",
     "resolve_tags",
-    "team_ids_of_user",
 ]
 
 Doc = dict[str, Any]
@@ -33,7 +31,7 @@ Doc = dict[str, Any]
 # the number of references. References come back without `href`: the caller, which knows the
 # request's base URL, adds it with href(base_url, ref["type"], ref["id"]).
 
-_STORES: Final[Mapping[str, EntityStore]] = {
+_STORES: Final[Mapping[str, Store]] = {
     "user": repository.users,
     "team": repository.teams,
     "domain": repository.domains,
@@ -230,19 +228,6 @@ def refresh_tags(connection: Connection, labels: list[dict[str, Any]]) -> list[d
         elif label["tagFQN"] in tags:
             refreshed.append(_from_tag(label, tags[label["tagFQN"]]))
     return refreshed
-
-
-def get_user_by_name(connection: Connection, name: str) -> dict[str, Any] | None:
-    """The stored user document (isAdmin, isBot, deleted, ...) of a login name, any case.
-
-    None when there is no such user; a soft-deleted user is returned too.
-    """
-    return repository.users.get_by_fqn(connection, access.user_fqn(name))
-
-
-def team_ids_of_user(connection: Connection, user_id: str) -> set[str]:
-    """The ids of the teams a user is in (team.users and user.teams are one relation here)."""
-    return set(repository.team_ids_of_users(connection, [user_id]).get(user_id, []))
 
 
 def resolve_follower(connection: Connection, user_id: str) -> dict[str, Any]:

@@ -18,11 +18,12 @@ from mlmodel_emulator.auth.tokens import Principal
 from mlmodel_emulator.common.api import ApiModel
 from mlmodel_emulator.config import Settings
 from mlmodel_emulator.db.session import Database
+from mlmodel_emulator.entities.core import new_doc, stored_form
+from mlmodel_emulator.entities.kind import Caller, Doc, Kind
 from mlmodel_emulator.errors import ApiError, describe_errors
-from mlmodel_emulator.governance import access, repository
+from mlmodel_emulator.governance import repository
 from mlmodel_emulator.governance.classifications import CLASSIFICATIONS, TAGS
 from mlmodel_emulator.governance.domains import DOMAINS
-from mlmodel_emulator.governance.entities import Caller, Doc, Kind, new_doc
 from mlmodel_emulator.governance.schemas import (
     CreateClassification,
     CreateDomain,
@@ -307,12 +308,12 @@ def _create_missing(
     docs: dict[str, tuple[Entry, Doc]] = {}
     for entry in entries:
         try:
-            prepared = kind.prepare(connection, entry.request)
+            prepared = kind.prepare(connection, entry.request, caller)
         except ApiError as exc:
             raise _fail(bootstrap, entry.where, exc.message) from None
         # The first of two entries with one name wins, as the first of two requests would.
         docs.setdefault(prepared.fqn, (entry, new_doc(kind, prepared, caller)))
-    inserted = kind.store.add_many(connection, [doc for _, doc in docs.values()])
+    inserted = kind.store.add_many(connection, [stored_form(kind, doc) for _, doc in docs.values()])
     return {fqn: (entry, doc["id"]) for fqn, (entry, doc) in docs.items() if fqn in inserted}
 
 
@@ -325,7 +326,7 @@ def _add_members(
     """Memberships the file gives for the teams and users this start created."""
     pairs: list[tuple[str, str]] = []
     for entry, team_id in new_teams.values():
-        for user_id in _ids(connection, bootstrap, entry, USERS, access.user_fqn):
+        for user_id in _ids(connection, bootstrap, entry, USERS, repository.user_fqn):
             pairs.append((team_id, user_id))
     for entry, user_id in new_users.values():
         for team_id in _ids(connection, bootstrap, entry, TEAMS, TEAMS.lookup_fqn):

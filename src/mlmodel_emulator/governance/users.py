@@ -2,27 +2,43 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any, ClassVar, Final
+from collections.abc import Mapping, Sequence
+from typing import Final
 
 from sqlalchemy import Connection
 
-from mlmodel_emulator.common.versioning import FieldSpec
-from mlmodel_emulator.governance import access, repository
-from mlmodel_emulator.governance.entities import (
-    COMMON_TRACKED,
+from mlmodel_emulator.entities.answers import by_name, reference
+from mlmodel_emulator.entities.kind import (
+    DESCRIPTION,
+    DISPLAY_NAME,
+    Caller,
     Doc,
+    Field,
     Kind,
     Prepared,
-    by_name,
-    reference,
-    references_by_id,
+    Rule,
 )
-from mlmodel_emulator.governance.repository import EntityStore
+from mlmodel_emulator.entities.store import Store
+from mlmodel_emulator.errors import EntityNotFound
+from mlmodel_emulator.governance import repository
 from mlmodel_emulator.governance.schemas import CreateTeam, CreateUser, TeamType
 
 USER: Final = "user"
 TEAM: Final = "team"
+
+
+def references_by_id(
+    connection: Connection, store: Store, entity_type: str, ids: Sequence[str]
+) -> list[Doc]:
+    """References to the entities of these ids, sorted by name, in one statement.
+
+    The first id that names no entity (soft-deleted ones count) is a 404.
+    """
+    found = store.get_many_by_id(connection, ids)
+    for entity_id in ids:
+        if entity_id not in found:
+            raise EntityNotFound(entity_type, entity_id)
+    return by_name(reference(doc, entity_type) for doc in found.values())
 
 
 def _expand(
@@ -30,7 +46,7 @@ def _expand(
     docs: list[Doc],
     relation: str,
     linked: Mapping[str, list[str]],
-    store: EntityStore,
+    store: Store,
     entity_type: str,
 ) -> list[Doc]:
     """Fill a relation field from team_member: one statement for the pairs, one for the docs."""
@@ -49,24 +65,27 @@ def _expand(
 
 
 class Users(Kind[CreateUser]):
+    admin_only = True
+    keeps_history = False
     entity_type = USER
     collection = "/v1/users"
     store = repository.users
-    tracked = (
-        *COMMON_TRACKED,
-        FieldSpec("email", "scalar"),
-        FieldSpec("isAdmin", "scalar"),
-        FieldSpec("isBot", "scalar"),
-        FieldSpec("teams", "list"),
+    create_model = CreateUser
+    fields = (
+        DISPLAY_NAME,
+        DESCRIPTION,
+        Field("email"),
+        Field("isBot", Rule.KEEP, default=False),
+        Field("isAdmin", Rule.KEEP, default=False),
+        Field("teams", Rule.KEEP, "list"),
     )
-    defaults: ClassVar[Mapping[str, Any]] = {"isBot": False, "isAdmin": False}
-    relation = "teams"
+    linked_field = "teams"
     reference_fields = ("teams",)
 
     def lookup_fqn(self, name: str) -> str:
-        return access.user_fqn(name)
+        return repository.user_fqn(name)
 
-    def prepare(self, connection: Connection, request: CreateUser) -> Prepared:
+    def prepare(self, connection: Connection, request: CreateUser, caller: Caller) -> Prepared:
         # UserMapper keeps the name and the email lower-case.
         name = request.name.lower()
         links = None
@@ -75,7 +94,7 @@ class Users(Kind[CreateUser]):
             links = references_by_id(connection, repository.teams, TEAM, ids)
         return Prepared(
             name=name,
-            fqn=access.user_fqn(name),
+            fqn=repository.user_fqn(name),
             fields={
                 "displayName": request.display_name,
                 "description": request.description,
@@ -86,60 +105,51 @@ class Users(Kind[CreateUser]):
             links=links,
         )
 
-    def expand(self, connection: Connection, docs: list[Doc]) -> list[Doc]:
+    def expand(self, connection: Connection, docs: list[Doc], fields: frozenset[str]) -> list[Doc]:
         linked = repository.team_ids_of_users(connection, [doc["id"] for doc in docs])
         return _expand(connection, docs, "teams", linked, repository.teams, TEAM)
 
     def save_links(self, connection: Connection, entity_id: str, links: list[Doc]) -> None:
         repository.set_teams_of_user(connection, entity_id, [ref["id"] for ref in links])
 
-    def remove(self, connection: Connection, doc: Doc) -> None:
-        repository.remove_members_of_user(connection, doc["id"])
-        self.store.hard_delete(connection, doc["id"])
+    def remove_links(self, connection: Connection, entity_ids: Sequence[str]) -> None:
+        repository.remove_members_of_users(connection, entity_ids)
 
 
 class Teams(Kind[CreateTeam]):
+    admin_only = True
+    keeps_history = False
     entity_type = TEAM
     collection = "/v1/teams"
     store = repository.teams
-    tracked = (
-        *COMMON_TRACKED,
-        FieldSpec("teamType", "scalar"),
-        FieldSpec("email", "scalar"),
-        FieldSpec("users", "list"),
+    create_model = CreateTeam
+    fields = (
+        DISPLAY_NAME,
+        DESCRIPTION,
+        # team.json: teamType defaults to Group.
+        Field("teamType", Rule.KEEP, default=TeamType.Group.value),
+        Field("email"),
+        Field("users", Rule.KEEP, "list"),
     )
-    # team.json: teamType defaults to Group.
-    defaults: ClassVar[Mapping[str, Any]] = {"teamType": TeamType.Group.value}
-    relation = "users"
+    linked_field = "users"
     reference_fields = ("users",)
 
-    def prepare(self, connection: Connection, request: CreateTeam) -> Prepared:
+    def prepare(self, connection: Connection, request: CreateTeam, caller: Caller) -> Prepared:
         links = None
         if request.users is not None:
             ids = [str(user_id) for user_id in request.users]
             links = references_by_id(connection, repository.users, USER, ids)
-        return Prepared(
-            name=request.name,
-            fqn=self.lookup_fqn(request.name),
-            fields={
-                "displayName": request.display_name,
-                "description": request.description,
-                "teamType": request.team_type,
-                "email": request.email,
-            },
-            links=links,
-        )
+        return self.named(request, links=links, teamType=request.team_type, email=request.email)
 
-    def expand(self, connection: Connection, docs: list[Doc]) -> list[Doc]:
+    def expand(self, connection: Connection, docs: list[Doc], fields: frozenset[str]) -> list[Doc]:
         linked = repository.user_ids_of_teams(connection, [doc["id"] for doc in docs])
         return _expand(connection, docs, "users", linked, repository.users, USER)
 
     def save_links(self, connection: Connection, entity_id: str, links: list[Doc]) -> None:
         repository.set_users_of_team(connection, entity_id, [ref["id"] for ref in links])
 
-    def remove(self, connection: Connection, doc: Doc) -> None:
-        repository.remove_members_of_team(connection, doc["id"])
-        self.store.hard_delete(connection, doc["id"])
+    def remove_links(self, connection: Connection, entity_ids: Sequence[str]) -> None:
+        repository.remove_members_of_teams(connection, entity_ids)
 
 
 USERS: Final = Users()

@@ -10,9 +10,9 @@ from typing import Any, Final
 from sqlalchemy import Connection
 
 from mlmodel_emulator.auth.tokens import Principal
+from mlmodel_emulator.entities import permissions
 from mlmodel_emulator.errors import EntityNotFound
 from mlmodel_emulator.jobs import repository
-from mlmodel_emulator.mlmodel_services import permissions
 
 Doc = dict[str, Any]
 

@@ -52,6 +52,20 @@ class CreateMlModelService(ApiModel):
     ingestion_runner: EntityReference | None = Field(default=None, alias="ingestionRunner")
 
 
+class MlModelServicePatch(ApiModel):
+    """The changeable fields of a patched service, validated as a create request's."""
+
+    display_name: str | None = Field(default=None, alias="displayName")
+    description: str | None = None
+    connection: MlModelConnectionRequest | None = None
+    style: Style | None = None
+    owners: list[EntityReference] | None = None
+    tags: list[TagLabel] | None = None
+    domains: list[EntityReference] | None = None
+    data_products: list[EntityReference] | None = Field(default=None, alias="dataProducts")
+    ingestion_runner: EntityReference | None = Field(default=None, alias="ingestionRunner")
+
+
 class TestConnectionStepResult(ApiModel):
     """testConnectionResult.json#/definitions/testConnectionStepResult."""
 

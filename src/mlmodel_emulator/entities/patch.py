@@ -1,5 +1,5 @@
-"""PATCH of an ML model service: a JSON Patch (RFC 6902) applied to the entity as its caller
-sees it, then checked and versioned as OpenMetadata's EntityRepository.patch does (om-api §2.11).
+"""PATCH of an entity: a JSON Patch (RFC 6902) applied to the entity as its caller sees it,
+then checked and versioned as OpenMetadata's EntityRepository.patch does (om-api §2.11).
 """
 
 from __future__ import annotations
@@ -9,18 +9,15 @@ from typing import Any, Final
 import jsonpatch
 import jsonpointer
 import orjson
-from pydantic import Field, ValidationError
+from pydantic import ValidationError
 from sqlalchemy import Connection
 
 from mlmodel_emulator.common import versioning
-from mlmodel_emulator.common.api import ApiModel, EntityReference, Style, TagLabel, storable_problem
-from mlmodel_emulator.errors import BadRequest, EntityNotFound, describe_errors
-from mlmodel_emulator.governance import references
-from mlmodel_emulator.mlmodel_services import connections, permissions, repository, service
-from mlmodel_emulator.mlmodel_services.schemas import MlModelConnectionRequest
-
-Doc = dict[str, Any]
-Operation = permissions.Operation
+from mlmodel_emulator.entities import core
+from mlmodel_emulator.entities.answers import check_if_match, to_response
+from mlmodel_emulator.entities.kind import NO_CHANGE, UPDATED, Caller, Doc, Kind, Outcome, Rule
+from mlmodel_emulator.entities.permissions import Operation
+from mlmodel_emulator.errors import BadRequest, describe_errors
 
 CONTENT_TYPE: Final = "application/json-patch+json"
 
@@ -37,21 +34,9 @@ _EDIT_OPERATIONS: Final = {
 }
 _OPERATION_ORDER: Final = list(Operation)
 
-# What a patch may change; each is checked as in a create request.
-_PATCHABLE: Final = (
-    "displayName",
-    "description",
-    "connection",
-    "style",
-    "owners",
-    "tags",
-    "domains",
-    "dataProducts",
-    "ingestionRunner",
-)
 # Kept from the stored entity whatever a patch does to them: its identity and what the server
-# alone maintains (restorePatchAttributes).
-_KEPT: Final = frozenset(
+# alone maintains (restorePatchAttributes); each kind adds its own.
+KEPT: Final = frozenset(
     {
         "id",
         "name",
@@ -63,26 +48,8 @@ _KEPT: Final = frozenset(
         "changeDescription",
         "incrementalChangeDescription",
         "followers",
-        "pipelines",
-        "testConnectionResult",
     }
 )
-# Refused when a patch changes them.
-_FIXED: Final = ("deleted", "serviceType")
-
-
-class PatchedFields(ApiModel):
-    """The changeable fields of a patched entity, validated as a create request's."""
-
-    display_name: str | None = Field(default=None, alias="displayName")
-    description: str | None = None
-    connection: MlModelConnectionRequest | None = None
-    style: Style | None = None
-    owners: list[EntityReference] | None = None
-    tags: list[TagLabel] | None = None
-    domains: list[EntityReference] | None = None
-    data_products: list[EntityReference] | None = Field(default=None, alias="dataProducts")
-    ingestion_runner: EntityReference | None = Field(default=None, alias="ingestionRunner")
 
 
 # ---------------------------------------------------------------------------- the request
@@ -143,12 +110,14 @@ def required_operations(patch: jsonpatch.JsonPatch) -> list[Operation]:
 # ---------------------------------------------------------------------------- the change
 
 
-def _view(connection: Connection, stored: Doc, caller: service.Caller) -> Doc:
+def _view(connection: Connection, kind: Kind[Any], stored: Doc, caller: Caller) -> Doc:
     """The entity as this caller reads it with fields=*: the document the patch was made on."""
-    (hydrated,) = service.hydrate(connection, [stored], frozenset(service.RELATION_FIELDS))
-    return service.to_response(
-        hydrated,
-        fields=frozenset(service.RELATION_FIELDS),
+    everything = frozenset(kind.relation_fields)
+    (expanded,) = kind.expand(connection, [stored], everything)
+    return to_response(
+        kind,
+        expanded,
+        fields=everything,
         base_url=caller.base_url,
         cipher=caller.cipher,
         reveal_secrets=caller.principal.is_bot,
@@ -174,72 +143,38 @@ def _apply(patch: jsonpatch.JsonPatch, view: Doc) -> Doc:
     return patched
 
 
-def _resolve(connection: Connection, original: Doc, view: Doc, patched: Doc, strict: bool) -> Doc:
+def _resolve(
+    connection: Connection, kind: Kind[Any], original: Doc, view: Doc, patched: Doc, caller: Caller
+) -> Doc:
     """The entity the patch asks for. Each field the patch changed is checked as a PUT checks
     it; PATCH replaces owners, tags and domains rather than merging them."""
+    fixed = ["deleted", *(f.name for f in kind.fields if f.rule is Rule.FIXED)]
+    patchable = [f.name for f in kind.fields if f.rule is not Rule.FIXED]
+    kept = KEPT | kind.patch_kept
     for key in patched:
-        if key not in _KEPT and key not in _FIXED and key not in _PATCHABLE:
+        if key not in kept and key not in fixed and key not in patchable:
             raise BadRequest(f"[query param {key} is not a recognized field]")
-    for key in _FIXED:
+    for key in fixed:
         if patched.get(key) != view.get(key):
-            raise BadRequest(f"{service.ENTITY_TYPE} attribute {key} can't be modified")
-    changed = [key for key in _PATCHABLE if patched.get(key) != view.get(key)]
+            raise BadRequest(f"{kind.entity_type} attribute {key} can't be modified")
+    changed = [key for key in patchable if patched.get(key) != view.get(key)]
     # A null is the field removed.
     values = {key: patched[key] for key in changed if patched.get(key) is not None}
-    problem = storable_problem(values)
-    if problem is not None:
-        raise BadRequest(f"[{problem}]")
+    core.check_storable(values)
     try:
-        fields = PatchedFields.model_validate(values)
+        fields = kind.patch_model.model_validate(values)
     except ValidationError as exc:
         raise BadRequest(describe_errors(exc.errors())) from None
-    for product in fields.data_products or []:
-        raise EntityNotFound("dataProduct", product.id)
-    if fields.ingestion_runner is not None:
-        raise EntityNotFound(fields.ingestion_runner.type, fields.ingestion_runner.id)
-
+    kind.check_patched(fields)
     merged = dict(original)
     for key in changed:
-        merged[key] = _resolved(connection, key, fields, original, strict)
+        merged[key] = kind.patched_value(connection, key, fields, original, caller)
     return {key: value for key, value in merged.items() if value is not None}
 
 
-def _resolved(
-    connection: Connection, key: str, fields: PatchedFields, original: Doc, strict: bool
-) -> Any:
-    """The stored form of one changed field."""
-    if key == "connection":
-        return _connection(original, fields.connection, strict)
-    if key == "owners":
-        owners = [owner.to_json_dict() for owner in fields.owners or []]
-        return references.resolve_owners(connection, owners) if owners else []
-    if key == "tags":
-        labels = [label.to_json_dict() for label in fields.tags or []]
-        return references.resolve_tags(connection, labels) if labels else []
-    if key == "domains":
-        domains = [domain.to_json_dict() for domain in fields.domains or []]
-        return references.resolve_domain_references(connection, domains) if domains else []
-    if key == "dataProducts":
-        return []
-    if key == "style":
-        return fields.style.to_json_dict() if fields.style is not None else None
-    return fields.to_json_dict().get(key)
-
-
-def _connection(
-    original: Doc, requested: MlModelConnectionRequest | None, strict: bool
+def _session_start(
+    connection: Connection, kind: Kind[Any], original: Doc, caller: Caller
 ) -> Doc | None:
-    """The patched connection: its config checked against the service type, and any masked
-    secret replaced by the stored one."""
-    if requested is None or requested.config is None:
-        return None
-    service_type = connections.MlModelServiceType(original["serviceType"])
-    config = connections.parse_config(service_type, requested.config, strict=strict)
-    stored = (original.get("connection") or {}).get("config")
-    return {"config": connections.restore_masked_secrets(service_type, config, stored)}
-
-
-def _session_start(connection: Connection, original: Doc, caller: service.Caller) -> Doc | None:
     """The version before the caller's current editing session, when this patch belongs to
     that session and is to be merged into its version (EntityUpdater.consolidateChanges).
 
@@ -257,21 +192,25 @@ def _session_start(connection: Connection, original: Doc, caller: service.Caller
     previous = (original.get("changeDescription") or {}).get("previousVersion")
     if previous is None:
         return None
-    doc = repository.get_version(connection, original["id"], versioning.from_wire(previous))
-    return service.open_doc(doc, caller.cipher) if doc is not None else None
+    doc = kind.store.get_version(connection, original["id"], versioning.from_wire(previous))
+    return kind.open(doc, caller.cipher) if doc is not None else None
 
 
 def _store(
-    connection: Connection, stored: Doc, original: Doc, merged: Doc, caller: service.Caller
-) -> service.Upsert:
+    connection: Connection,
+    kind: Kind[Any],
+    stored: Doc,
+    original: Doc,
+    merged: Doc,
+    caller: Caller,
+) -> Outcome:
     """Write the patched entity; answer it with the change this patch made."""
-    incremental = versioning.diff(
-        original, merged, service.TRACKED_FIELDS, previous_version=original["version"]
-    )
+    tracked = kind.tracked()
+    incremental = versioning.diff(original, merged, tracked, previous_version=original["version"])
     if incremental is None:
-        return service.Upsert(doc=stored, change=service.NO_CHANGE)
+        return Outcome(doc=stored, change=NO_CHANGE)
     stamp = {"updatedAt": caller.now_ms, "updatedBy": caller.principal.name}
-    start = _session_start(connection, original, caller)
+    start = _session_start(connection, kind, original, caller)
     if start is None:
         version = versioning.next_version(versioning.from_wire(original["version"]))
         updated = {
@@ -280,18 +219,16 @@ def _store(
             "version": versioning.to_wire(version),
             "changeDescription": incremental,
         }
-        repository.add_versions(connection, [stored])
+        kind.store.add_versions(connection, [core.stored_form(kind, stored)])
     else:
-        change = versioning.diff(
-            start, merged, service.TRACKED_FIELDS, previous_version=start["version"]
-        )
+        change = versioning.diff(start, merged, tracked, previous_version=start["version"])
         if change is None:
             # The session's changes cancel out: the entity is back at the version before it.
             updated = {**merged, **stamp, "version": start["version"]}
             updated.pop("changeDescription", None)
             if start.get("changeDescription") is not None:
                 updated["changeDescription"] = start["changeDescription"]
-            repository.remove_version(
+            kind.store.remove_version(
                 connection, original["id"], versioning.from_wire(start["version"])
             )
         else:
@@ -301,29 +238,30 @@ def _store(
                 "version": original["version"],
                 "changeDescription": change,
             }
-    sealed = service.seal(updated, caller.cipher)
-    repository.replace_many(connection, [sealed])
-    return service.Upsert(doc={**sealed, "changeDescription": incremental}, change=service.UPDATED)
+    sealed = kind.seal(updated, caller.cipher)
+    kind.store.replace_many(connection, [core.stored_form(kind, sealed)], previous=[stored])
+    return Outcome(doc={**sealed, "changeDescription": incremental}, change=UPDATED)
 
 
 def apply_patch(
     connection: Connection,
+    kind: Kind[Any],
     patch: jsonpatch.JsonPatch,
     *,
     entity_id: str | None = None,
     fqn: str | None = None,
-    caller: service.Caller,
-) -> service.Upsert:
+    caller: Caller,
+) -> Outcome:
     """PATCH by id or name. The answer's changeDescription is what this patch changed; the
     stored one covers the whole session when the patch was merged into it."""
     actor = caller.actor(connection)
     # find(id, NON_DELETED): a soft-deleted entity cannot be patched.
-    stored = service.stored_for_change(connection, entity_id, fqn, include_deleted=False)
+    stored = core.stored_for_change(connection, kind, entity_id, fqn, include_deleted=False)
     operations = required_operations(patch)
     if operations:
-        permissions.authorize(connection, actor, operations, stored.get("owners", []))
-    service.check_if_match(stored, caller.if_match)
-    original = service.open_doc(stored, caller.cipher)
-    view = _view(connection, stored, caller)
-    merged = _resolve(connection, original, view, _apply(patch, view), caller.strict)
-    return _store(connection, stored, original, merged, caller)
+        core.authorize(connection, kind, actor, operations, stored.get("owners", []))
+    check_if_match(stored, caller.if_match)
+    original = kind.open(stored, caller.cipher)
+    view = _view(connection, kind, stored, caller)
+    merged = _resolve(connection, kind, original, view, _apply(patch, view), caller)
+    return _store(connection, kind, stored, original, merged, caller)

@@ -1,4 +1,4 @@
-"""Who may do what to an ML model service (DefaultAuthorizer and the default policies)."""
+"""Who may do what to an entity (DefaultAuthorizer and the default policies)."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from sqlalchemy import Connection
 
 from mlmodel_emulator.auth.tokens import Principal
 from mlmodel_emulator.errors import Forbidden, Unauthorized
-from mlmodel_emulator.governance import references
+from mlmodel_emulator.governance import repository
 
 
 class Operation(StrEnum):
@@ -45,7 +45,7 @@ class Actor:
 
     def team_ids(self, connection: Connection) -> set[str]:
         if self._team_ids is None:
-            self._team_ids = references.team_ids_of_user(connection, self.user_id)
+            self._team_ids = repository.team_ids_of_user(connection, self.user_id)
         return self._team_ids
 
 
@@ -62,7 +62,7 @@ class UserCache:
     def get(self, connection: Connection, name: str) -> dict[str, Any] | None:
         user = self._users.get(name)
         if user is None:
-            user = references.get_user_by_name(connection, name)
+            user = repository.get_user_by_name(connection, name)
             if user is not None:
                 self._users[name] = user
         return user
@@ -78,7 +78,7 @@ def actor_for(
     user = (
         users.get(connection, principal.name)
         if users is not None
-        else references.get_user_by_name(connection, principal.name)
+        else repository.get_user_by_name(connection, principal.name)
     )
     if user is None:
         raise Unauthorized(f"Not Authorized! User {principal.name} does not exist")

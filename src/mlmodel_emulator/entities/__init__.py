@@ -1,0 +1,1 @@
+"""The entity core every kind shares: declarations, rules, storage, answers and routes."""

@@ -1,0 +1,174 @@
+"""PUT /bulk: many creates or updates of one kind, each item validated and applied on its
+own, in a fixed number of statements whatever the size of the request."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from pydantic import ValidationError
+from sqlalchemy import Connection
+
+from mlmodel_emulator.entities import core
+from mlmodel_emulator.entities.kind import (
+    CREATED,
+    NO_CHANGE,
+    UPDATED,
+    Caller,
+    Doc,
+    Kind,
+    Prepared,
+)
+from mlmodel_emulator.entities.permissions import Actor, Operation
+from mlmodel_emulator.errors import ApiError, BadRequest, describe_errors
+
+
+@dataclass(slots=True)
+class BulkResult:
+    """bulkOperationResult.json, built item by item."""
+
+    processed: int
+    passed: list[dict[str, Any]]
+    failed: list[dict[str, Any]]
+
+    def fail(self, kind: Kind[Any], item: Any, error: ApiError) -> None:
+        # The item is echoed as sent, but never its secrets.
+        self.failed.append(
+            {
+                "request": kind.mask_request(item),
+                "status": error.status_code,
+                "message": error.message,
+            }
+        )
+
+    def succeed(self, prepared: Prepared, change: str) -> None:
+        status = 201 if change == CREATED else 200
+        self.passed.append({"request": prepared.fqn, "status": status, "message": change})
+
+    def to_json(self) -> dict[str, Any]:
+        if not self.failed:
+            status = "success"
+        elif self.passed:
+            status = "partialSuccess"
+        else:
+            status = "failure"
+        return {
+            "status": status,
+            "numberOfRowsProcessed": self.processed,
+            "numberOfRowsPassed": len(self.passed),
+            "numberOfRowsFailed": len(self.failed),
+            "successRequest": self.passed,
+            "failedRequest": self.failed,
+        }
+
+
+def _prepared(connection: Connection, kind: Kind[Any], item: Any, caller: Caller) -> Prepared:
+    try:
+        request = kind.create_model.model_validate(item)
+    except ValidationError as exc:
+        raise BadRequest(describe_errors(exc.errors())) from None
+    core.check_storable(request)
+    return kind.prepare(connection, request, caller)
+
+
+def create_or_update_many(
+    connection: Connection,
+    kind: Kind[Any],
+    items: Sequence[Any],
+    *,
+    caller: Caller,
+    override: bool = False,
+) -> BulkResult:
+    """Each item validated and applied on its own; an item that fails never fails the
+    others. A name given twice is created once, then updated by its later occurrence.
+
+    The names are locked first, all of them in one order (Store.lock_names), so that
+    overlapping bulk requests queue instead of deadlocking.
+    """
+    actor = caller.actor(connection)
+    result = BulkResult(processed=len(items), passed=[], failed=[])
+    valid: list[tuple[Any, Prepared]] = []
+    for item in items:
+        try:
+            valid.append((item, _prepared(connection, kind, item, caller)))
+        except ApiError as exc:
+            result.fail(kind, item, exc)
+    fqns = [prepared.fqn for _, prepared in valid]
+    kind.store.lock_names(connection, fqns)
+    stored = kind.store.get_many_by_fqn(connection, fqns, for_update=True)
+    current = {fqn: kind.open(doc, caller.cipher) for fqn, doc in stored.items()}
+
+    # Every version an item replaces, those made earlier in this batch included, so that
+    # the history has no gaps.
+    history: list[Doc] = []
+    outcomes: list[tuple[Any, Prepared, str]] = []
+    for item, prepared in valid:
+        try:
+            change = _apply(connection, kind, current, history, prepared, caller, actor, override)
+        except ApiError as exc:
+            result.fail(kind, item, exc)
+            continue
+        outcomes.append((item, prepared, change))
+
+    seal = kind.seal
+    new = {p.fqn for _, p, change in outcomes if change == CREATED}
+    changed = {p.fqn for _, p, change in outcomes if change == UPDATED and p.fqn in stored}
+    # New entities go in with their final state of this batch.
+    lost = new - kind.store.add_many(
+        connection,
+        [core.stored_form(kind, seal(current[fqn], caller.cipher)) for fqn in sorted(new)],
+    )
+    if kind.keeps_history:
+        kind.store.add_versions(
+            connection,
+            [
+                core.stored_form(kind, seal(doc, caller.cipher))
+                for doc in history
+                if doc["fullyQualifiedName"] not in lost
+            ],
+        )
+    kind.store.replace_many(
+        connection,
+        [core.stored_form(kind, seal(current[fqn], caller.cipher)) for fqn in sorted(changed)],
+        previous=[stored[fqn] for fqn in sorted(changed)],
+    )
+    for item, prepared, change in outcomes:
+        if prepared.fqn in lost:
+            # Created by another request meanwhile (only possible where names are not locked):
+            # apply this item as a single PUT would.
+            try:
+                change = core.upsert(
+                    connection, kind, prepared, caller, actor, override=override
+                ).change
+            except ApiError as exc:
+                result.fail(kind, item, exc)
+                continue
+        result.succeed(prepared, change)
+    return result
+
+
+def _apply(
+    connection: Connection,
+    kind: Kind[Any],
+    current: dict[str, Doc],
+    history: list[Doc],
+    prepared: Prepared,
+    caller: Caller,
+    actor: Actor,
+    override: bool,
+) -> str:
+    """Apply one item to the batch's current documents (in clear); return its change."""
+    original = current.get(prepared.fqn)
+    if original is None:
+        core.authorize(connection, kind, actor, [Operation.Create], None)
+        current[prepared.fqn] = core.new_doc(kind, prepared, caller)
+        return CREATED
+    core.check_update(connection, kind, actor, original, prepared)
+    merged = core.merged(connection, kind, original, prepared, actor, override=override)
+    updated = core.next_version(kind, original, merged, caller)
+    if updated is None:
+        return NO_CHANGE
+    history.append(original)
+    current[prepared.fqn] = updated
+    return UPDATED

@@ -1,0 +1,675 @@
+"""The HTTP routes of an entity kind, built from what it declares: parse the request, call
+one core function through Database.read or Database.write, answer.
+
+Annotations are evaluated when each route is built (no postponed annotations here): the
+request and response models are those of the kind at hand.
+"""
+
+import inspect
+import uuid
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Annotated, Any
+
+import orjson
+from fastapi import APIRouter, Body, Depends, Path, Query, Request
+from fastapi.responses import Response
+from pydantic import BaseModel
+from sqlalchemy import ColumnElement, Connection
+from starlette.background import BackgroundTask
+
+from mlmodel_emulator.common.api import ApiModel
+from mlmodel_emulator.deps import (
+    ContextAndBody,
+    ContextDep,
+    RequestContext,
+    context_and_body,
+    json_body_openapi,
+    now_ms,
+)
+from mlmodel_emulator.entities import bulk, core, patch
+from mlmodel_emulator.entities.answers import etag, to_response
+from mlmodel_emulator.entities.kind import (
+    CREATED,
+    DELETED,
+    FIELDS_CHANGED,
+    Caller,
+    Doc,
+    Kind,
+    ListQuery,
+    Outcome,
+)
+from mlmodel_emulator.errors import BadRequest, PayloadTooLarge
+from mlmodel_emulator.jobs import runner
+from mlmodel_emulator.jobs.service import Started
+from mlmodel_emulator.responses import CHANGE_HEADER, json_response
+
+
+class Include(StrEnum):
+    """include.json."""
+
+    non_deleted = "non-deleted"
+    deleted = "deleted"
+    all = "all"
+
+
+FieldsQuery = Annotated[
+    str | None,
+    Query(description="Comma-separated relationship fields to include, or '*' for all."),
+]
+IncludeQuery = Annotated[Include, Query(description="non-deleted, deleted or all.")]
+LimitQuery = Annotated[
+    int, Query(ge=0, le=1_000_000, description="Page size (default 10), 0 for the total only.")
+]
+HardDeleteQuery = Annotated[
+    bool, Query(alias="hardDelete", description="Remove the entity instead of marking it deleted.")
+]
+RecursiveQuery = Annotated[bool, Query(description="Also delete what belongs to the entity.")]
+
+
+class RestoreEntity(ApiModel):
+    """api/restoreEntity.json."""
+
+    id: uuid.UUID
+
+
+@dataclass(frozen=True)
+class ListFilter:
+    """A query parameter that narrows a list: `?domain=`, `?service=`."""
+
+    name: str
+    description: str
+    # The condition it adds, read in the list's transaction.
+    condition: Callable[[Connection, str], ColumnElement[bool]]
+
+
+@dataclass(frozen=True)
+class Routes:
+    """How a kind is served: its wire models, the names of its routes, what it answers."""
+
+    kind: Kind[Any]
+    tag: str
+    # Route names: f"get_{one}", f"list_{many}"; the OpenAPI operation ids derive from them.
+    one: str
+    many: str
+    # What the entity is called in route descriptions: "ML model service".
+    label: str
+    entity_model: type[BaseModel]
+    list_model: type[BaseModel] | None
+    errors: Mapping[int | str, dict[str, Any]]
+    history_model: type[BaseModel] | None = None
+    bulk_result_model: type[BaseModel] | None = None
+    change_event_model: type[BaseModel] | None = None
+    delete_response_model: type[BaseModel] | None = None
+    restore_response_model: type[BaseModel] | None = None
+    # Whether `fields` is read (relation fields answered on request).
+    with_fields: bool = True
+    filters: Sequence[ListFilter] = field(default=())
+    # The whole lifecycle (versions, PATCH, bulk, restore, followers, background jobs), or
+    # only create, read and delete.
+    full: bool = True
+
+
+def caller_of(ctx: RequestContext) -> Caller:
+    """Who acts, and under which settings, for one request."""
+    return Caller(
+        principal=ctx.principal,
+        now_ms=now_ms(),
+        cipher=ctx.cipher,
+        strict=ctx.settings.strict_connection_validation,
+        admin_users=frozenset(ctx.settings.admin_users),
+        users=ctx.users,
+        if_match=ctx.if_match,
+        base_url=ctx.base_url,
+        session_ms=ctx.settings.patch_session_seconds * 1000,
+    )
+
+
+def render(
+    kind: Kind[Any], ctx: RequestContext, doc: Doc, fields: frozenset[str] | None = None
+) -> Doc:
+    """The stored document as this caller sees it: href base, secrets shown or masked."""
+    return to_response(
+        kind,
+        doc,
+        fields=kind.write_response_fields if fields is None else fields,
+        base_url=ctx.base_url,
+        cipher=ctx.cipher,
+        reveal_secrets=ctx.principal.is_bot,
+    )
+
+
+def _etag(doc: Doc) -> dict[str, str]:
+    return {"ETag": etag(doc)}
+
+
+def changed_answer(
+    kind: Kind[Any], ctx: RequestContext, outcome: Outcome, *, tagged: bool = True
+) -> Response:
+    """The entity after a write, with what happened to it; an ETag too, unless it is gone."""
+    headers = {CHANGE_HEADER: outcome.change}
+    if tagged and outcome.change != DELETED:
+        headers.update(_etag(outcome.doc))
+    return json_response(render(kind, ctx, outcome.doc), headers=headers)
+
+
+def accepted(ctx: RequestContext, started: Started, keys: tuple[str, ...]) -> Response:
+    """202 with the job's id; the job's work runs once this answer is out."""
+    response = json_response({key: started.doc[key] for key in keys}, status_code=202)
+    response.background = BackgroundTask(runner.run, ctx.database, started.job_id, started.work)
+    return response
+
+
+JSON_PATCH_BODY: dict[str, Any] = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            patch.CONTENT_TYPE: {
+                "schema": {
+                    "type": "array",
+                    "description": "RFC 6902 operations.",
+                    "items": {
+                        "type": "object",
+                        "required": ["op", "path"],
+                        "properties": {
+                            "op": {
+                                "type": "string",
+                                "enum": ["add", "remove", "replace", "move", "copy", "test"],
+                            },
+                            "path": {"type": "string"},
+                            "from": {"type": "string"},
+                            "value": {},
+                        },
+                    },
+                }
+            }
+        },
+    }
+}
+
+
+def build_router(spec: Routes) -> APIRouter:
+    """Every route of a kind, in the order requests are matched: the ones ingestion sends
+    most come early, and a list stays the first route of its path (so that a wrong method
+    there answers 405 with Allow: GET)."""
+    kind = spec.kind
+    router = APIRouter(prefix=kind.collection, tags=[spec.tag])
+    one = {200: {"model": spec.entity_model}, **spec.errors}
+    label = spec.label
+
+    def wanted(fields: str | None) -> frozenset[str]:
+        return kind.parse_fields(fields) if spec.with_fields else frozenset()
+
+    # ------------------------------------------------------------------ list
+
+    if spec.list_model is not None:
+
+        async def list_entities(
+            ctx: ContextDep,
+            fields: FieldsQuery = None,
+            limit: LimitQuery = 10,
+            before: str | None = None,
+            after: str | None = None,
+            include: IncludeQuery = Include.non_deleted,
+            **filters: str | None,
+        ) -> Response:
+            asked = wanted(fields)
+            given = {name: value for name, value in filters.items() if value is not None}
+            page = ctx.database.read(
+                _list,
+                kind,
+                spec.filters,
+                given,
+                limit,
+                before,
+                after,
+                include,
+                asked,
+                caller_of(ctx),
+            )
+            data = [render(kind, ctx, doc, asked) for doc in page.docs]
+            return json_response({"data": data, "paging": page.paging})
+
+        _declare_filters(list_entities, spec)
+        router.add_api_route(
+            "",
+            list_entities,
+            methods=["GET"],
+            name=f"list_{spec.many}",
+            response_model=None,
+            responses={200: {"model": spec.list_model}, **spec.errors},
+            description=f"List {label} entities in name order, a page at a time.",
+        )
+
+    # ------------------------------------------------------------------ reads
+
+    async def get_by_name(
+        fqn: str,
+        ctx: ContextDep,
+        fields: FieldsQuery = None,
+        include: IncludeQuery = Include.non_deleted,
+    ) -> Response:
+        asked = wanted(fields)
+        doc = ctx.database.read(
+            core.get_by_name, kind, fqn, include=include, fields=asked, caller=caller_of(ctx)
+        )
+        return json_response(render(kind, ctx, doc, asked), headers=_etag(doc))
+
+    _without_fields(get_by_name, spec)
+    router.add_api_route(
+        "/name/{fqn:path}",
+        get_by_name,
+        methods=["GET"],
+        name=f"get_{spec.one}_by_name",
+        response_model=None,
+        responses=one,
+        description=f"Get a {label} by its name or fully qualified name.",
+    )
+
+    create_context = context_and_body(kind.create_model)
+
+    async def create(
+        call: Annotated[ContextAndBody[Any], Depends(create_context)],
+    ) -> Response:
+        ctx = call.ctx
+        doc = ctx.database.write(core.create, kind, call.body.model(), caller=caller_of(ctx))
+        body = render(kind, ctx, doc)
+        headers = {"Location": body["href"], CHANGE_HEADER: CREATED, **_etag(doc)}
+        return json_response(body, status_code=201, headers=headers)
+
+    router.add_api_route(
+        "",
+        create,
+        methods=["POST"],
+        name=f"create_{spec.one}",
+        status_code=201,
+        response_model=None,
+        responses={201: {"model": spec.entity_model}, **spec.errors},
+        openapi_extra=json_body_openapi(kind.create_model),
+        description=f"Create a {label}; 409 if the name is taken.",
+    )
+
+    async def get_by_id(
+        id: uuid.UUID,
+        ctx: ContextDep,
+        fields: FieldsQuery = None,
+        include: IncludeQuery = Include.non_deleted,
+    ) -> Response:
+        asked = wanted(fields)
+        doc = ctx.database.read(
+            core.get_by_id, kind, str(id), include=include, fields=asked, caller=caller_of(ctx)
+        )
+        return json_response(render(kind, ctx, doc, asked), headers=_etag(doc))
+
+    _without_fields(get_by_id, spec)
+    router.add_api_route(
+        "/{id}",
+        get_by_id,
+        methods=["GET"],
+        name=f"get_{spec.one}",
+        response_model=None,
+        responses=one,
+        description=f"Get a {label} by its id.",
+    )
+
+    if spec.full:
+        _add_version_routes(router, spec)
+
+    # ------------------------------------------------------------------ writes
+
+    model = kind.create_model
+
+    async def create_or_update(request: model, ctx: ContextDep) -> Response:  # type: ignore[valid-type]
+        outcome = ctx.database.write(core.create_or_update, kind, request, caller=caller_of(ctx))
+        body = render(kind, ctx, outcome.doc)
+        headers = {CHANGE_HEADER: outcome.change, **_etag(outcome.doc)}
+        return json_response(body, status_code=201 if outcome.created else 200, headers=headers)
+
+    router.add_api_route(
+        "",
+        create_or_update,
+        methods=["PUT"],
+        name=f"create_or_update_{spec.one}",
+        response_model=None,
+        responses={
+            200: {"model": spec.entity_model},
+            201: {"model": spec.entity_model},
+            **spec.errors,
+        },
+        description=f"Create a {label} (201) or update the one of that name (200).",
+    )
+
+    if spec.full:
+        _add_patch_and_bulk_routes(router, spec)
+    _add_delete_routes(router, spec)
+    if spec.full:
+        _add_lifecycle_routes(router, spec)
+    return router
+
+
+def _list(
+    connection: Connection,
+    kind: Kind[Any],
+    filters: Sequence[ListFilter],
+    given: Mapping[str, str],
+    limit: int,
+    before: str | None,
+    after: str | None,
+    include: str,
+    fields: frozenset[str],
+    caller: Caller,
+) -> Any:
+    conditions = [f.condition(connection, given[f.name]) for f in filters if f.name in given]
+    query = ListQuery(
+        limit=limit, before=before, after=after, include=include, fields=fields, filters=conditions
+    )
+    return core.list_page(connection, kind, query, caller=caller)
+
+
+def _declare_filters(endpoint: Callable[..., Any], spec: Routes) -> None:
+    """Show FastAPI the kind's filters as optional query parameters in place of **filters."""
+    signature = inspect.signature(endpoint)
+    parameters = [p for p in signature.parameters.values() if p.kind is not p.VAR_KEYWORD]
+    for name, description in ((f.name, f.description) for f in spec.filters):
+        parameters.append(
+            inspect.Parameter(
+                name,
+                inspect.Parameter.KEYWORD_ONLY,
+                default=None,
+                annotation=Annotated[str | None, Query(description=description)],
+            )
+        )
+    if not spec.with_fields:
+        parameters = [p for p in parameters if p.name != "fields"]
+    endpoint.__signature__ = signature.replace(parameters=parameters)  # type: ignore[attr-defined]
+
+
+def _without_fields(endpoint: Callable[..., Any], spec: Routes) -> None:
+    if spec.with_fields:
+        return
+    signature = inspect.signature(endpoint)
+    parameters = [p for p in signature.parameters.values() if p.name != "fields"]
+    endpoint.__signature__ = signature.replace(parameters=parameters)  # type: ignore[attr-defined]
+
+
+def _add_version_routes(router: APIRouter, spec: Routes) -> None:
+    kind = spec.kind
+
+    async def list_versions(id: uuid.UUID, ctx: ContextDep) -> Response:
+        docs = ctx.database.read(core.list_versions, kind, str(id), caller=caller_of(ctx))
+        versions = [orjson.dumps(render(kind, ctx, doc)).decode() for doc in docs]
+        return json_response({"entityType": kind.entity_type, "versions": versions})
+
+    router.add_api_route(
+        "/{id}/versions",
+        list_versions,
+        methods=["GET"],
+        name=f"list_{spec.one}_versions",
+        response_model=None,
+        responses={200: {"model": spec.history_model}, **spec.errors},
+        description=f"Every version of a {spec.label}, newest first, each as JSON text.",
+    )
+
+    async def get_version(id: uuid.UUID, version: str, ctx: ContextDep) -> Response:
+        doc = ctx.database.read(core.get_version, kind, str(id), version, caller=caller_of(ctx))
+        return json_response(render(kind, ctx, doc), headers=_etag(doc))
+
+    router.add_api_route(
+        "/{id}/versions/{version}",
+        get_version,
+        methods=["GET"],
+        name=f"get_{spec.one}_version",
+        response_model=None,
+        responses={200: {"model": spec.entity_model}, **spec.errors},
+        description=f"One version of a {spec.label}, such as 0.1.",
+    )
+
+
+def _add_patch_and_bulk_routes(router: APIRouter, spec: Routes) -> None:
+    kind = spec.kind
+    patch_errors = {**spec.errors, 412: spec.errors[400]}
+    responses = {200: {"model": spec.entity_model}, **patch_errors}
+
+    async def patch_by_name(fqn: str, request: Request, ctx: ContextDep) -> Response:
+        operations = patch.parse(await request.body(), request.headers.get("content-type"))
+        outcome = ctx.database.write(
+            patch.apply_patch, kind, operations, fqn=fqn, caller=caller_of(ctx)
+        )
+        return changed_answer(kind, ctx, outcome)
+
+    router.add_api_route(
+        "/name/{fqn:path}",
+        patch_by_name,
+        methods=["PATCH"],
+        name=f"patch_{spec.one}_by_name",
+        response_model=None,
+        responses=responses,
+        openapi_extra=JSON_PATCH_BODY,
+        description=f"Change parts of a {spec.label}, found by name, with a JSON Patch (RFC 6902).",
+    )
+
+    async def patch_by_id(id: uuid.UUID, request: Request, ctx: ContextDep) -> Response:
+        operations = patch.parse(await request.body(), request.headers.get("content-type"))
+        outcome = ctx.database.write(
+            patch.apply_patch, kind, operations, entity_id=str(id), caller=caller_of(ctx)
+        )
+        return changed_answer(kind, ctx, outcome)
+
+    router.add_api_route(
+        "/{id}",
+        patch_by_id,
+        methods=["PATCH"],
+        name=f"patch_{spec.one}",
+        response_model=None,
+        responses=responses,
+        openapi_extra=JSON_PATCH_BODY,
+        description=f"Change parts of a {spec.label} with a JSON Patch (RFC 6902).",
+    )
+
+    async def bulk_create_or_update(
+        items: Annotated[list[Any], Body(description="Create requests, as for PUT.")],
+        ctx: ContextDep,
+        run_async: Annotated[bool, Query(alias="async")] = False,
+        override_metadata: Annotated[bool, Query(alias="overrideMetadata")] = False,
+    ) -> Response:
+        if run_async:
+            raise BadRequest(f"async=true is not supported for {spec.label}s; use async=false")
+        if len(items) > ctx.settings.bulk_max_items:
+            raise PayloadTooLarge(
+                f"Bulk request holds {len(items)} items; the limit is {ctx.settings.bulk_max_items}"
+            )
+        result = ctx.database.write(
+            bulk.create_or_update_many,
+            kind,
+            items,
+            caller=caller_of(ctx),
+            override=override_metadata,
+        )
+        return json_response(result.to_json())
+
+    router.add_api_route(
+        "/bulk",
+        bulk_create_or_update,
+        methods=["PUT"],
+        name=f"bulk_create_or_update_{spec.many}",
+        response_model=None,
+        responses={200: {"model": spec.bulk_result_model}, **spec.errors},
+        description=f"Create or update many {spec.label}s; each item succeeds or fails on its own.",
+    )
+
+
+def _add_delete_routes(router: APIRouter, spec: Routes) -> None:
+    kind = spec.kind
+    one = {200: {"model": spec.entity_model}, **spec.errors}
+
+    async def delete_by_id(
+        id: uuid.UUID,
+        ctx: ContextDep,
+        hard_delete: HardDeleteQuery = False,
+        recursive: RecursiveQuery = False,
+    ) -> Response:
+        outcome = ctx.database.write(
+            core.delete,
+            kind,
+            entity_id=str(id),
+            hard=hard_delete,
+            recursive=recursive,
+            caller=caller_of(ctx),
+        )
+        return changed_answer(kind, ctx, outcome, tagged=spec.full)
+
+    router.add_api_route(
+        "/{id}",
+        delete_by_id,
+        methods=["DELETE"],
+        name=f"delete_{spec.one}",
+        response_model=None,
+        responses=one,
+        description=f"Delete a {spec.label}: soft by default (it can be restored), or for good.",
+    )
+
+    async def delete_by_name(
+        fqn: str,
+        ctx: ContextDep,
+        hard_delete: HardDeleteQuery = False,
+        recursive: RecursiveQuery = False,
+    ) -> Response:
+        outcome = ctx.database.write(
+            core.delete, kind, fqn=fqn, hard=hard_delete, recursive=recursive, caller=caller_of(ctx)
+        )
+        return changed_answer(kind, ctx, outcome, tagged=spec.full)
+
+    router.add_api_route(
+        "/name/{fqn:path}",
+        delete_by_name,
+        methods=["DELETE"],
+        name=f"delete_{spec.one}_by_name",
+        response_model=None,
+        responses=one,
+        description=f"Delete a {spec.label} by name: soft by default, or for good.",
+    )
+
+
+def _add_lifecycle_routes(router: APIRouter, spec: Routes) -> None:
+    kind = spec.kind
+    errors = spec.errors
+
+    async def restore(
+        request: RestoreEntity,
+        ctx: ContextDep,
+        run_async: Annotated[
+            bool, Query(alias="async", description="Answer 202 at once with a job to poll.")
+        ] = False,
+    ) -> Response:
+        if run_async:
+            started = ctx.database.write(
+                core.restore_later, kind, str(request.id), caller=caller_of(ctx)
+            )
+            return accepted(ctx, started, ("jobId", "message"))
+        outcome = ctx.database.write(core.restore, kind, str(request.id), caller=caller_of(ctx))
+        return changed_answer(kind, ctx, outcome)
+
+    router.add_api_route(
+        "/restore",
+        restore,
+        methods=["PUT"],
+        name=f"restore_{spec.one}",
+        response_model=None,
+        responses={
+            200: {"model": spec.entity_model},
+            202: {"model": spec.restore_response_model},
+            **errors,
+        },
+        description=f"Restore a soft-deleted {spec.label}; with async=true, in the background.",
+    )
+
+    def follower_answer(ctx: RequestContext, change: core.FollowerChange) -> Response:
+        entity = render(kind, ctx, change.entity, frozenset())
+        # The event carries the entity as stored, and a stored entity has no href.
+        del entity["href"]
+        body = {**change.event, "entity": entity}
+        return json_response(body, headers={CHANGE_HEADER: FIELDS_CHANGED})
+
+    async def add_follower(
+        id: uuid.UUID,
+        ctx: ContextDep,
+        user_id: Annotated[
+            Any,
+            Body(
+                description="The id of the user who follows, as a JSON string.",
+                examples=["3f1c2a9e-0b7d-4c55-9a1e-6d2b8f0c4e11"],
+            ),
+        ] = None,
+    ) -> Response:
+        change = ctx.database.write(
+            core.add_follower, kind, str(id), core.parse_follower_id(user_id), caller=caller_of(ctx)
+        )
+        return follower_answer(ctx, change)
+
+    router.add_api_route(
+        "/{id}/followers",
+        add_follower,
+        methods=["PUT"],
+        name="add_follower",
+        response_model=None,
+        responses={200: {"model": spec.change_event_model}, **errors},
+        description=(
+            f"Add a follower to a {spec.label}; the version does not change. Users add "
+            "themselves; only admins add someone else."
+        ),
+    )
+
+    async def remove_follower(
+        id: uuid.UUID,
+        user_id: Annotated[uuid.UUID, Path(alias="userId")],
+        ctx: ContextDep,
+    ) -> Response:
+        change = ctx.database.write(
+            core.remove_follower, kind, str(id), str(user_id), caller=caller_of(ctx)
+        )
+        return follower_answer(ctx, change)
+
+    router.add_api_route(
+        "/{id}/followers/{userId}",
+        remove_follower,
+        methods=["DELETE"],
+        name="remove_follower",
+        response_model=None,
+        responses={200: {"model": spec.change_event_model}, **errors},
+        description=(
+            f"Remove a follower from a {spec.label}; the version does not change. Users "
+            "remove themselves; only admins remove someone else."
+        ),
+    )
+
+    async def delete_async(
+        id: uuid.UUID,
+        ctx: ContextDep,
+        hard_delete: HardDeleteQuery = False,
+        recursive: RecursiveQuery = False,
+    ) -> Response:
+        started = ctx.database.write(
+            core.delete_later,
+            kind,
+            str(id),
+            hard=hard_delete,
+            recursive=recursive,
+            caller=caller_of(ctx),
+        )
+        keys = ("jobId", "message", "entityName", "hardDelete", "recursive")
+        return accepted(ctx, started, keys)
+
+    router.add_api_route(
+        "/async/{id}",
+        delete_async,
+        methods=["DELETE"],
+        name=f"delete_{spec.one}_async",
+        status_code=202,
+        response_model=None,
+        responses={202: {"model": spec.delete_response_model}, **errors, 412: errors[400]},
+        description=(
+            f"Delete a {spec.label} in the background: 404, 403 and 412 come at once, then "
+            "202 with a job whose outcome GET /api/v1/jobs/{jobId} tells."
+        ),
+    )

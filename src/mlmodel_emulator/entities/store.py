@@ -1,0 +1,366 @@
+"""All SQL of an entity kind's tables: the current documents, their past versions and the
+domains they belong to. Works in JSON documents, never in wire models."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable, Collection, Iterable, Sequence
+from dataclasses import dataclass, field
+from functools import cached_property, lru_cache
+from typing import Any
+
+from sqlalchemy import (
+    BigInteger,
+    ColumnElement,
+    Connection,
+    Select,
+    Table,
+    and_,
+    bindparam,
+    delete,
+    func,
+    insert,
+    or_,
+    select,
+    update,
+)
+from sqlalchemy import column as sql_column
+from sqlalchemy.dialects import postgresql
+from sqlalchemy.exc import IntegrityError
+
+from mlmodel_emulator.common import versioning
+from mlmodel_emulator.common.paging import Cursor
+from mlmodel_emulator.db.statements import (
+    InsertNew,
+    ManyLookup,
+    insert_ignoring_conflicts,
+    many_lookup,
+)
+from mlmodel_emulator.errors import EntityAlreadyExists
+
+Doc = dict[str, Any]
+
+# Documents carry few distinct versions, and parsing one exactly (through Decimal) costs
+# about 1% of a create.
+tenths = lru_cache(maxsize=1024, typed=True)(versioning.from_wire)
+
+
+def _no_extra_columns(_: Doc) -> dict[str, Any]:
+    return {}
+
+
+@dataclass(frozen=True)
+class Store:
+    """One kind's tables. `table` holds each entity's current document plus the columns
+    queries use (id, name, fqn unique, deleted, version in tenths, updated_at, and any
+    `extra_columns`); `versions` its past versions; `domains` which domains each entity
+    belongs to, mirrored from the documents for the `?domain=` filter.
+
+    The columns are derived from the document in one place (`row`), so the two cannot
+    disagree. Rows are written in FQN order, the order every writer follows, so that
+    writers cannot deadlock on each other's rows.
+    """
+
+    table: Table
+    versions: Table | None = None
+    domains: Table | None = None
+    # The column of `versions` and `domains` that holds the entity's id.
+    owner_key: str = "entity_id"
+    # Columns beyond the shared ones, derived from the document like the rest.
+    extra_columns: Callable[[Doc], dict[str, Any]] = field(default=_no_extra_columns)
+    # Skip a new row that collides on any unique column (a user's email), not only its FQN.
+    any_conflict: bool = False
+
+    def row(self, doc: Doc) -> dict[str, Any]:
+        """The indexed columns, derived from the document so that the two never disagree."""
+        return {
+            "id": doc["id"],
+            "name": doc["name"],
+            "fqn": doc["fullyQualifiedName"],
+            "deleted": doc["deleted"],
+            "version_tenths": tenths(doc["version"]),
+            "updated_at": doc["updatedAt"],
+            "doc": doc,
+            **self.extra_columns(doc),
+        }
+
+    # ------------------------------------------------------------------ statements
+
+    @cached_property
+    def _lookups(self) -> dict[tuple[str, bool], Select[Any]]:
+        # Built once per table: building a statement costs about as much as running it,
+        # and the user lookup runs on every request.
+        lookups: dict[tuple[str, bool], Select[Any]] = {}
+        for column in ("id", "fqn"):
+            statement = select(self.table.c.doc).where(self.table.c[column] == bindparam("key"))
+            lookups[(column, False)] = statement
+            lookups[(column, True)] = statement.with_for_update()
+        return lookups
+
+    @cached_property
+    def _many(self) -> dict[tuple[str, bool], ManyLookup]:
+        c = self.table.c
+        many: dict[tuple[str, bool], ManyLookup] = {}
+        for column in ("id", "fqn"):
+            # Locked in FQN order, the order every writer follows.
+            statement = select(c.doc).order_by(c.fqn)
+            many[(column, False)] = many_lookup(statement, c[column])
+            many[(column, True)] = many_lookup(statement.with_for_update(), c[column])
+        return many
+
+    @cached_property
+    def _insert_new(self) -> InsertNew:
+        # Each new row has a fresh id, which tells afterwards whether it went in.
+        c = self.table.c
+        return InsertNew(self.table, key=c.fqn, identity=c.id, any_conflict=self.any_conflict)
+
+    @cached_property
+    def _replace(self) -> Any:
+        names = [column.key for column in self.table.columns if column.key != "id"]
+        return (
+            update(self.table)
+            .where(self.table.c.id == bindparam("b_id"))
+            .values({key: bindparam("b_" + key) for key in names})
+        )
+
+    # ------------------------------------------------------------------ reads
+
+    def get_by_id(
+        self, connection: Connection, entity_id: str, *, for_update: bool = False
+    ) -> Doc | None:
+        statement = self._lookups[("id", for_update)]
+        doc: Doc | None = connection.execute(statement, {"key": entity_id}).scalar_one_or_none()
+        return doc
+
+    def get_by_fqn(
+        self, connection: Connection, fqn: str, *, for_update: bool = False
+    ) -> Doc | None:
+        statement = self._lookups[("fqn", for_update)]
+        doc: Doc | None = connection.execute(statement, {"key": fqn}).scalar_one_or_none()
+        return doc
+
+    def get_many_by_id(
+        self, connection: Connection, ids: Collection[str], *, for_update: bool = False
+    ) -> dict[str, Doc]:
+        """Documents by id, in one statement; ids that match nothing are left out."""
+        if not ids:
+            return {}
+        rows = self._many[("id", for_update)].execute(connection, sorted(set(ids)))
+        return {doc["id"]: doc for doc in rows.scalars()}
+
+    def get_many_by_fqn(
+        self, connection: Connection, fqns: Iterable[str], *, for_update: bool = False
+    ) -> dict[str, Doc]:
+        """Documents by FQN, in one statement; FQNs that match nothing are left out."""
+        wanted = sorted(set(fqns))
+        if not wanted:
+            return {}
+        rows = self._many[("fqn", for_update)].execute(connection, wanted)
+        return {doc["fullyQualifiedName"]: doc for doc in rows.scalars()}
+
+    def get_by_column(
+        self, connection: Connection, column: str, value: str, *, for_update: bool = False
+    ) -> list[Doc]:
+        """The documents whose `column` holds `value` (the children of a parent), in FQN
+        order."""
+        c = self.table.c
+        statement = select(c.doc).where(c[column] == value).order_by(c.fqn)
+        if for_update:
+            statement = statement.with_for_update()
+        return list(connection.execute(statement).scalars())
+
+    def exists_by_column(self, connection: Connection, column: str, value: str) -> bool:
+        c = self.table.c
+        statement = select(c.id).where(c[column] == value).limit(1)
+        return connection.execute(statement).first() is not None
+
+    # ------------------------------------------------------------------ writes
+
+    def lock_names(self, connection: Connection, fqns: Iterable[str]) -> None:
+        """Lock these FQNs of this table for the rest of the transaction, taken or not, in one
+        order every writer follows: two requests that write overlapping sets of names
+        (a new row for one is an existing row for the other) queue instead of deadlocking.
+
+        PostgreSQL: transaction-scoped advisory locks, taken in key order by one statement.
+        SQLite: nothing to do, a write transaction holds the whole database.
+        """
+        keys = sorted({name_lock_key(self.table.name, fqn) for fqn in fqns})
+        if keys and connection.dialect.name == "postgresql":
+            connection.execute(_LOCK_KEYS, {"keys": keys})
+
+    def add(self, connection: Connection, doc: Doc) -> bool:
+        """Insert a new entity; False when its FQN (or another unique column) is taken, by
+        anyone, even concurrently."""
+        return bool(self.add_many(connection, [doc]))
+
+    def add_many(self, connection: Connection, docs: Sequence[Doc]) -> set[str]:
+        """Insert new entities (one statement); return the FQNs that were inserted."""
+        ordered = sorted(docs, key=lambda doc: doc["fullyQualifiedName"])
+        inserted = {
+            str(fqn) for fqn in self._insert_new.execute(connection, [self.row(d) for d in ordered])
+        }
+        self._sync_domains(
+            connection,
+            [doc for doc in ordered if doc["fullyQualifiedName"] in inserted],
+            replace=False,
+        )
+        return inserted
+
+    def replace_many(
+        self, connection: Connection, docs: Sequence[Doc], *, previous: Sequence[Doc] | None = None
+    ) -> None:
+        """Overwrite current documents (one executemany). With the `previous` documents,
+        the domain mirror is rewritten only for those whose domains changed.
+
+        409 when one takes a unique value (a user's email) that another entity holds.
+        """
+        if not docs:
+            return
+        ordered = sorted(docs, key=lambda doc: doc["fullyQualifiedName"])
+        rows = [{("b_" + key): value for key, value in self.row(doc).items()} for doc in ordered]
+        try:
+            connection.execute(self._replace, rows)
+        except IntegrityError:
+            raise EntityAlreadyExists() from None
+        if self.domains is None:
+            return
+        if previous is not None:
+            before = {doc["id"]: _domain_ids(doc) for doc in previous}
+            ordered = [doc for doc in ordered if before.get(doc["id"]) != _domain_ids(doc)]
+        self._sync_domains(connection, ordered, replace=True)
+
+    def _sync_domains(self, connection: Connection, docs: Sequence[Doc], *, replace: bool) -> None:
+        """Keep the domain mirror equal to the documents' domains (two statements at most)."""
+        if self.domains is None or not docs:
+            return
+        key = self.domains.c[self.owner_key]
+        if replace:
+            connection.execute(delete(self.domains).where(key.in_([doc["id"] for doc in docs])))
+        rows = [
+            {self.owner_key: doc["id"], "domain_id": ref["id"]}
+            for doc in docs
+            for ref in doc.get("domains", [])
+        ]
+        if rows:
+            connection.execute(insert(self.domains), rows)
+
+    def hard_delete(self, connection: Connection, entity_ids: Sequence[str]) -> None:
+        """Remove entities with their history and their domain rows."""
+        if not entity_ids:
+            return
+        ids = list(entity_ids)
+        for side in (self.versions, self.domains):
+            if side is not None:
+                connection.execute(delete(side).where(side.c[self.owner_key].in_(ids)))
+        connection.execute(delete(self.table).where(self.table.c.id.in_(ids)))
+
+    # ------------------------------------------------------------------ history
+
+    def add_versions(self, connection: Connection, docs: Sequence[Doc]) -> None:
+        """Keep past versions in history (one statement); a version stored twice is kept once."""
+        if not docs or self.versions is None:
+            return
+        rows = [
+            {self.owner_key: d["id"], "version_tenths": tenths(d["version"]), "doc": d}
+            for d in docs
+        ]
+        insert_ignoring_conflicts(connection, self.versions, rows)
+
+    def list_versions(self, connection: Connection, entity_id: str) -> list[Doc]:
+        """Past versions, newest first."""
+        if self.versions is None:
+            return []
+        v = self.versions.c
+        statement = (
+            select(v.doc).where(v[self.owner_key] == entity_id).order_by(v.version_tenths.desc())
+        )
+        return list(connection.execute(statement).scalars())
+
+    def get_version(self, connection: Connection, entity_id: str, version: int) -> Doc | None:
+        if self.versions is None:
+            return None
+        v = self.versions.c
+        statement = select(v.doc).where(v[self.owner_key] == entity_id, v.version_tenths == version)
+        doc: Doc | None = connection.execute(statement).scalar_one_or_none()
+        return doc
+
+    def remove_version(self, connection: Connection, entity_id: str, version: int) -> None:
+        """Forget one past version (an editing session undid the change that followed it)."""
+        if self.versions is None:
+            return
+        v = self.versions.c
+        connection.execute(
+            delete(self.versions).where(v[self.owner_key] == entity_id, v.version_tenths == version)
+        )
+
+    # ------------------------------------------------------------------ lists
+
+    def include_filter(self, include: str) -> ColumnElement[bool] | None:
+        """include.json: non-deleted, deleted or all."""
+        if include == "non-deleted":
+            return self.table.c.deleted.is_(False)
+        if include == "deleted":
+            return self.table.c.deleted.is_(True)
+        return None
+
+    def in_domain(self, domain_id: str) -> ColumnElement[bool]:
+        """The list filter for the entities of one domain."""
+        assert self.domains is not None
+        owners = select(self.domains.c[self.owner_key]).where(self.domains.c.domain_id == domain_id)
+        return self.table.c.id.in_(owners)
+
+    def column_is(self, column: str, value: str) -> ColumnElement[bool]:
+        """The list filter for the entities whose `column` holds `value`."""
+        return self.table.c[column] == value
+
+    def _conditions(self, include: str, extra: Sequence[ColumnElement[bool]]) -> list[Any]:
+        condition = self.include_filter(include)
+        return [*([] if condition is None else [condition]), *extra]
+
+    def count(self, connection: Connection, include: str, *extra: ColumnElement[bool]) -> int:
+        statement = (
+            select(func.count()).select_from(self.table).where(*self._conditions(include, extra))
+        )
+        return int(connection.execute(statement).scalar_one())
+
+    def list_page(
+        self,
+        connection: Connection,
+        *extra: ColumnElement[bool],
+        include: str,
+        limit: int,
+        after: Cursor | None,
+        before: Cursor | None,
+    ) -> list[Doc]:
+        """Up to `limit` documents in (name, id) order, after or before a cursor.
+
+        Before a cursor, the rows come back nearest first (descending); the caller reverses them.
+        """
+        c = self.table.c
+        conditions = self._conditions(include, extra)
+        order = (c.name.asc(), c.id.asc())
+        if after is not None:
+            conditions.append(or_(c.name > after.name, and_(c.name == after.name, c.id > after.id)))
+        if before is not None:
+            conditions.append(
+                or_(c.name < before.name, and_(c.name == before.name, c.id < before.id))
+            )
+            order = (c.name.desc(), c.id.desc())
+        statement = select(c.doc).where(*conditions).order_by(*order).limit(limit)
+        return list(connection.execute(statement).scalars())
+
+
+def name_lock_key(table: str, fqn: str) -> int:
+    """A signed 64-bit advisory lock key for one name of one table."""
+    digest = hashlib.blake2b(f"{table}\x00{fqn}".encode(), digest_size=8).digest()
+    return int.from_bytes(digest, "big", signed=True)
+
+
+# unnest keeps the array's order, so the locks are taken in ascending key order.
+_LOCK_KEYS = select(func.pg_advisory_xact_lock(sql_column("key"))).select_from(
+    func.unnest(bindparam("keys", type_=postgresql.ARRAY(BigInteger))).alias("key")
+)
+
+
+def _domain_ids(doc: Doc) -> list[str]:
+    return [ref["id"] for ref in doc.get("domains", [])]
