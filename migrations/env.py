@@ -9,7 +9,8 @@ from alembic import context
 # Imported for their side effect: they register the tables on the metadata.
 import mlmodel_emulator.governance.models
 import mlmodel_emulator.jobs.models
-import mlmodel_emulator.mlmodel_services.models  # noqa: F401
+import mlmodel_emulator.mlmodel_services.models
+import mlmodel_emulator.mlmodels.models  # noqa: F401
 from mlmodel_emulator.config import Settings
 from mlmodel_emulator.db.base import Base
 from mlmodel_emulator.db.engine import make_engine

@@ -21,6 +21,9 @@ from mlmodel_emulator.main import create_app
 from tests.databases import fresh_database
 
 TABLES_CHILD_FIRST = (
+    "mlmodel_domain",
+    "mlmodel_version",
+    "mlmodel",
     "mlmodel_service_domain",
     "mlmodel_service_version",
     "mlmodel_service",

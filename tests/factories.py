@@ -24,3 +24,27 @@ def create_request(name: str = "mlflow_svc", **overrides: Any) -> dict[str, Any]
     }
     body.update(overrides)
     return body
+
+
+MLMODELS_URL = "/api/v1/mlmodels"
+
+
+def model_request(
+    name: str = "churn", service: str = "mlflow_svc", **overrides: Any
+) -> dict[str, Any]:
+    """A create request for an ML model, as MLflow's ingestion sends one."""
+    body: dict[str, Any] = {
+        "name": name,
+        "service": service,
+        "algorithm": "xgboost",
+        "mlFeatures": [
+            {"name": "age", "dataType": "numerical"},
+            {"name": "plan", "dataType": "categorical"},
+        ],
+        "mlHyperParameters": [{"name": "learning_rate", "value": "0.1"}],
+        "mlStore": {"storage": "s3://models/churn"},
+        "server": "http://serving:8080/churn",
+        "sourceUrl": "http://mlflow:5000/#/models/churn",
+    }
+    body.update(overrides)
+    return body

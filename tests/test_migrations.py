@@ -13,7 +13,8 @@ from sqlalchemy import inspect
 # Imported for their side effect: they register the tables on the metadata.
 import mlmodel_emulator.governance.models
 import mlmodel_emulator.jobs.models
-import mlmodel_emulator.mlmodel_services.models  # noqa: F401
+import mlmodel_emulator.mlmodel_services.models
+import mlmodel_emulator.mlmodels.models  # noqa: F401
 from mlmodel_emulator.cli import alembic_config
 from mlmodel_emulator.config import Settings
 from mlmodel_emulator.db.base import Base
@@ -32,6 +33,9 @@ TABLES = {
     "classification",
     "tag",
     "job",
+    "mlmodel",
+    "mlmodel_version",
+    "mlmodel_domain",
 }
 
 

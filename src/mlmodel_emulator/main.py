@@ -29,6 +29,7 @@ from mlmodel_emulator.governance.seed import seed
 from mlmodel_emulator.jobs.router import router as jobs_router
 from mlmodel_emulator.limits import BodySizeLimit
 from mlmodel_emulator.mlmodel_services.router import router as mlmodel_services_router
+from mlmodel_emulator.mlmodels.router import router as mlmodels_router
 from mlmodel_emulator.system.router import router as system_router
 
 API_PREFIX = "/api"
@@ -82,6 +83,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     # so the one that carries the ingestion traffic comes first.
     for router in (
         mlmodel_services_router,
+        mlmodels_router,
         system_router,
         users_router,
         teams_router,

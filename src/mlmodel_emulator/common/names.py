@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from pydantic_core import PydanticCustomError
 
 NAME_MAX_LENGTH = 256
@@ -30,3 +32,26 @@ def quote_name(name: str) -> str:
     if '"' not in name and "." in name:
         return f'"{name}"'
     return name
+
+
+# FullyQualifiedName.namePattern: a whole name in double quotes, or anything else.
+_QUOTED = re.compile(r'^"([^"]+)"$')
+
+
+def quote_fqn_part(name: str) -> str:
+    """FullyQualifiedName.quoteName, stricter than the one services use.
+
+    A quoted name is unquoted unless it holds a dot; an unquoted name holding a dot is
+    quoted; an unquoted name holding a quote is refused (ValueError).
+    """
+    quoted = _QUOTED.match(name)
+    if quoted:
+        return name if "." in quoted.group(1) else quoted.group(1)
+    if '"' in name:
+        raise ValueError(f"Invalid name {name}")
+    return f'"{name}"' if "." in name else name
+
+
+def add_fqn(prefix: str, name: str) -> str:
+    """FullyQualifiedName.add: a parent's FQN, a dot, the quoted name of its child."""
+    return f"{prefix}.{quote_fqn_part(name)}"

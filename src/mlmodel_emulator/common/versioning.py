@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any, Final
@@ -50,11 +50,24 @@ class FieldSpec:
 
     name: str
     kind: str  # "scalar" | "json" | "list" | "secret"
-    key: str = "id"  # the identity of a list item
+    # The identity of a list item: one of its keys, or "*" for the whole item (a changed
+    # item is then one removed and one added).
+    key: str = "id"
 
 
 def _encode(value: Any) -> str:
     return orjson.dumps(value).decode()
+
+
+def _whole(item: Any) -> bytes:
+    return orjson.dumps(item, option=orjson.OPT_SORT_KEYS)
+
+
+def _keyed(key: str) -> Callable[[Any], Any]:
+    def identity(item: Any) -> Any:
+        return item[key]
+
+    return identity
 
 
 def _present(doc: Mapping[str, Any], name: str) -> bool:
@@ -80,10 +93,11 @@ def diff(
         old, new = original.get(spec.name), updated.get(spec.name)
         if spec.kind == "list":
             old_items, new_items = old or [], new or []
-            old_keys = {item[spec.key] for item in old_items}
-            new_keys = {item[spec.key] for item in new_items}
-            gained = [item for item in new_items if item[spec.key] not in old_keys]
-            lost = [item for item in old_items if item[spec.key] not in new_keys]
+            identity = _whole if spec.key == "*" else _keyed(spec.key)
+            old_keys = {identity(item) for item in old_items}
+            new_keys = {identity(item) for item in new_items}
+            gained = [item for item in new_items if identity(item) not in old_keys]
+            lost = [item for item in old_items if identity(item) not in new_keys]
             if gained:
                 added.append({"name": spec.name, "newValue": _encode(gained)})
             if lost:

@@ -61,10 +61,11 @@ def to_response(
     """The entity as answered: relation fields only when asked for (as [] when empty), an
     absolute href on it and on each reference it holds, secrets masked unless the caller
     may see them (bots: shouldMaskPasswords)."""
-    hidden = set(kind.unanswered_fields) | (set(kind.relation_fields) - fields)
+    hidden = set(kind.unanswered_fields) | (kind.asked_fields() - fields)
     response = {key: value for key, value in doc.items() if key not in hidden}
-    for name in fields:
-        response.setdefault(name, [])
+    for name in kind.relation_fields:
+        if name in fields:
+            response.setdefault(name, [])
     for name in kind.reference_fields:
         value = response.get(name)
         if isinstance(value, list):

@@ -63,13 +63,14 @@ class BulkResult:
         }
 
 
-def _prepared(connection: Connection, kind: Kind[Any], item: Any, caller: Caller) -> Prepared:
+def _request(kind: Kind[Any], item: Any) -> Any:
+    """One item as a create request, or 400 as PUT would answer it."""
     try:
         request = kind.create_model.model_validate(item)
     except ValidationError as exc:
         raise BadRequest(describe_errors(exc.errors())) from None
     core.check_storable(request)
-    return kind.prepare(connection, request, caller)
+    return request
 
 
 def create_or_update_many(
@@ -88,16 +89,24 @@ def create_or_update_many(
     """
     actor = caller.actor(connection)
     result = BulkResult(processed=len(items), passed=[], failed=[])
-    valid: list[tuple[Any, Prepared]] = []
+    requests: list[tuple[Any, Any]] = []
     for item in items:
         try:
-            valid.append((item, _prepared(connection, kind, item, caller)))
+            requests.append((item, _request(kind, item)))
         except ApiError as exc:
             result.fail(kind, item, exc)
+    valid: list[tuple[Any, Prepared]] = []
+    prepared_items = kind.prepare_many(connection, [request for _, request in requests], caller)
+    for (item, _), prepared in zip(requests, prepared_items, strict=True):
+        if isinstance(prepared, ApiError):
+            result.fail(kind, item, prepared)
+        else:
+            valid.append((item, prepared))
     fqns = [prepared.fqn for _, prepared in valid]
     kind.store.lock_names(connection, fqns)
     stored = kind.store.get_many_by_fqn(connection, fqns, for_update=True)
-    current = {fqn: kind.open(doc, caller.cipher) for fqn, doc in stored.items()}
+    opened = {fqn: kind.open(doc, caller.cipher) for fqn, doc in stored.items()}
+    current = dict(opened)
 
     # Every version an item replaces, those made earlier in this batch included, so that
     # the history has no gaps.
@@ -113,7 +122,8 @@ def create_or_update_many(
 
     seal = kind.seal
     new = {p.fqn for _, p, change in outcomes if change == CREATED}
-    changed = {p.fqn for _, p, change in outcomes if change == UPDATED and p.fqn in stored}
+    # Updated, or changed only where no version records it (a source fingerprint).
+    changed = {fqn for fqn in stored if current[fqn] is not opened[fqn]}
     # New entities go in with their final state of this batch.
     lost = new - kind.store.add_many(
         connection,
@@ -165,9 +175,14 @@ def _apply(
         current[prepared.fqn] = core.new_doc(kind, prepared, caller)
         return CREATED
     core.check_update(connection, kind, actor, original, prepared)
+    if core.unchanged_at_source(kind, original, prepared):
+        return NO_CHANGE
     merged = core.merged(connection, kind, original, prepared, actor, override=override)
     updated = core.next_version(kind, original, merged, caller)
     if updated is None:
+        if merged != original:
+            # Only what no version records changed: kept without a new version.
+            current[prepared.fqn] = merged
         return NO_CHANGE
     history.append(original)
     current[prepared.fqn] = updated

@@ -28,6 +28,7 @@ from mlmodel_emulator.entities.kind import (
     SOFT_DELETED,
     UPDATED,
     Caller,
+    Children,
     Doc,
     Kind,
     ListQuery,
@@ -36,7 +37,13 @@ from mlmodel_emulator.entities.kind import (
     Rule,
 )
 from mlmodel_emulator.entities.permissions import Actor, Operation
-from mlmodel_emulator.errors import BadRequest, EntityAlreadyExists, EntityNotFound, Forbidden
+from mlmodel_emulator.errors import (
+    ApiError,
+    BadRequest,
+    EntityAlreadyExists,
+    EntityNotFound,
+    Forbidden,
+)
 from mlmodel_emulator.governance import references
 from mlmodel_emulator.jobs import service as jobs
 
@@ -153,6 +160,17 @@ def merged(
     # A PUT on a soft-deleted entity restores it.
     result["deleted"] = False
     return {key: value for key, value in result.items() if value is not None}
+
+
+def unchanged_at_source(kind: Kind[Any], original: Doc, prepared: Prepared) -> bool:
+    """Whether the request carries the source fingerprint the entity already has: then the
+    source did not change it, and a PUT changes nothing (EntityRepository's sourceHash
+    fast path)."""
+    name = kind.unchanged_when_same
+    if name is None:
+        return False
+    given = prepared.fields.get(name)
+    return given is not None and given == original.get(name) and not original["deleted"]
 
 
 def next_version(kind: Kind[Any], original: Doc, changed: Doc, caller: Caller) -> Doc | None:
@@ -273,14 +291,17 @@ def update(
     expanded = _expanded(connection, kind, stored)
     original = kind.open(expanded, caller.cipher)
     check_update(connection, kind, actor, original, prepared)
-    updated = next_version(
-        kind,
-        original,
-        merged(connection, kind, original, prepared, actor, override=override),
-        caller,
-    )
-    if updated is None:
+    if unchanged_at_source(kind, original, prepared):
         return Outcome(doc=expanded, change=NO_CHANGE)
+    result = merged(connection, kind, original, prepared, actor, override=override)
+    updated = next_version(kind, original, result, caller)
+    if updated is None:
+        if result == original:
+            return Outcome(doc=expanded, change=NO_CHANGE)
+        # Only what no version records changed (a source fingerprint): kept as it is.
+        sealed = kind.seal(result, caller.cipher)
+        kind.store.replace_many(connection, [stored_form(kind, sealed)], previous=[stored])
+        return Outcome(doc=sealed, change=NO_CHANGE)
     sealed = kind.seal(updated, caller.cipher)
     replace_versioned(connection, kind, [(stored, sealed)])
     if prepared.links is not None:
@@ -429,6 +450,53 @@ def restore(connection: Connection, kind: Kind[Any], entity_id: str, *, caller: 
     (restored,) = _set_deleted(connection, kind, [stored], caller, deleted=False)
     _set_children_deleted(connection, kind, restored, caller, deleted=False)
     return Outcome(doc=restored, change=RESTORED)
+
+
+def delete_stale(
+    connection: Connection,
+    kind: Kind[Any],
+    scope: Children,
+    scope_kind: Kind[Any],
+    scope_fqn: str,
+    seen: Sequence[str],
+    *,
+    recursive: bool,
+    caller: Caller,
+) -> tuple[list[Doc], list[tuple[Doc, ApiError]]]:
+    """Soft-delete the entities of a scope (a service's models) that the source no longer
+    reports: those not among the FQNs seen. Answers the entities deleted, and those the
+    caller may not delete with why.
+
+    An empty list of FQNs seen deletes nothing: a source that lists nothing more likely
+    failed to list than lost everything (bulkDeleteStaleEntities).
+    """
+    actor = caller.actor(connection)
+    parent = scope_kind.store.get_by_fqn(
+        connection, scope_kind.lookup_fqn(scope_fqn), for_share=True
+    )
+    if parent is None or parent["deleted"]:
+        raise EntityNotFound(scope_kind.entity_type, scope_fqn)
+    if not seen:
+        return [], []
+    wanted = set(seen)
+    stale = [
+        doc
+        for doc in kind.store.get_by_column(connection, scope.column, parent["id"], for_update=True)
+        if not doc["deleted"] and doc["fullyQualifiedName"] not in wanted
+    ]
+    allowed, refused = [], []
+    for doc in stale:
+        try:
+            authorize(connection, kind, actor, [Operation.Delete], _owners(doc))
+        except ApiError as exc:
+            refused.append((doc, exc))
+            continue
+        allowed.append(doc)
+    deleted = _set_deleted(connection, kind, allowed, caller, deleted=True)
+    if recursive:
+        for doc in deleted:
+            _set_children_deleted(connection, kind, doc, caller, deleted=True)
+    return deleted, refused
 
 
 # ---------------------------------------------------------------------------- reads

@@ -18,7 +18,7 @@ from mlmodel_emulator.auth.tokens import Principal
 from mlmodel_emulator.common.names import quote_name
 from mlmodel_emulator.common.versioning import FieldSpec
 from mlmodel_emulator.entities import permissions
-from mlmodel_emulator.errors import BadRequest
+from mlmodel_emulator.errors import ApiError, BadRequest
 
 if TYPE_CHECKING:
     from mlmodel_emulator.entities.store import Store
@@ -137,13 +137,26 @@ class Outcome:
         return self.change == CREATED
 
 
+# Every kind made, by entity type, so that kinds can name each other without importing
+# each other (a service's models, a model's service).
+KINDS: dict[str, Kind[Any]] = {}
+
+
+def kind_of(entity_type: str) -> Kind[Any]:
+    return KINDS[entity_type]
+
+
 @dataclass(frozen=True, slots=True)
 class Children:
     """The entities of another kind that belong to this one (a service's models), by the
     column of the child's table that holds the parent's id."""
 
-    kind: Kind[Any]
+    entity_type: str
     column: str
+
+    @property
+    def kind(self) -> Kind[Any]:
+        return kind_of(self.entity_type)
 
 
 class Kind(Generic[R]):
@@ -158,6 +171,8 @@ class Kind(Generic[R]):
     fields: ClassVar[tuple[Field, ...]] = (DESCRIPTION, DISPLAY_NAME)
     # Answered only when `fields` asks for them (as [] when empty).
     relation_fields: ClassVar[tuple[str, ...]] = ()
+    # Answered only when `fields` asks for them, and then only when set.
+    optional_fields: ClassVar[tuple[str, ...]] = ()
     # What POST and PUT answers carry even without `fields`.
     write_response_fields: ClassVar[frozenset[str]] = frozenset()
     # Names `fields=` accepts besides the relation fields (EntityRepository.getFields).
@@ -177,12 +192,18 @@ class Kind(Generic[R]):
     children: ClassVar[tuple[Children, ...]] = ()
     # Whether a delete takes the children along without being asked to (recursive=true).
     deletes_children: ClassVar[bool] = False
+    # A field whose unchanged value tells that the source did not change the entity: a PUT
+    # that sends the stored value changes nothing (the sourceHash fast path).
+    unchanged_when_same: ClassVar[str | None] = None
     # The field a linked relation lives in (another table), never stored in the document.
     linked_field: ClassVar[str | None] = None
     # PATCH: the changeable fields as a create request's would be validated, and the fields
     # besides the shared ones a patch leaves as stored whatever it says of them.
     patch_model: ClassVar[type[BaseModel]]
     patch_kept: ClassVar[frozenset[str]] = frozenset()
+
+    def __init__(self) -> None:
+        KINDS[self.entity_type] = self
 
     # ------------------------------------------------------------------ derived
 
@@ -191,22 +212,26 @@ class Kind(Generic[R]):
         specs = [spec for spec in (f.spec() for f in self.fields) if spec is not None]
         return (*specs, DELETED_SPEC)
 
+    def asked_fields(self) -> frozenset[str]:
+        """Every field answered only when `fields` names it."""
+        return frozenset(self.relation_fields) | frozenset(self.optional_fields)
+
     def field_names(self) -> frozenset[str]:
-        """What `fields=` may name: the relation fields, and every other property."""
-        return frozenset(self.relation_fields) | self.known_fields
+        """What `fields=` may name: those fields, and every other property."""
+        return self.asked_fields() | self.known_fields
 
     def parse_fields(self, fields: str | None) -> frozenset[str]:
-        """The relation fields a `fields` parameter asks for; '*' asks for all of them."""
+        """The fields a `fields` parameter asks for; '*' asks for all of them."""
         if not fields:
             return frozenset()
         names = {name.strip() for name in fields.split(",") if name.strip()}
         if "*" in names:
-            return frozenset(self.relation_fields)
+            return self.asked_fields()
         allowed = self.field_names()
         for name in sorted(names):
             if name not in allowed:
                 raise BadRequest(f"Invalid field name {name}")
-        return frozenset(names & set(self.relation_fields))
+        return frozenset(names) & self.asked_fields()
 
     # ------------------------------------------------------------------ hooks
 
@@ -218,12 +243,34 @@ class Kind(Generic[R]):
         """Check a create request against the database: its FQN, the entities it names."""
         raise NotImplementedError
 
-    def named(self, request: Any, *, links: list[Doc] | None = None, **fields: Any) -> Prepared:
-        """A request prepared under its own name: its display name and description, and the
-        other fields given (as they are to be stored)."""
+    def prepare_many(
+        self, connection: Connection, requests: Sequence[R], caller: Caller
+    ) -> list[Prepared | ApiError]:
+        """Prepare the items of a bulk request, each on its own; a kind may read what they
+        share once (their parents)."""
+        prepared: list[Prepared | ApiError] = []
+        for request in requests:
+            try:
+                prepared.append(self.prepare(connection, request, caller))
+            except ApiError as exc:
+                prepared.append(exc)
+        return prepared
+
+    def named(
+        self,
+        request: Any,
+        *,
+        fqn: str | None = None,
+        links: list[Doc] | None = None,
+        parent: Doc | None = None,
+        **fields: Any,
+    ) -> Prepared:
+        """A request prepared under its own name (and FQN, by default the name's): its
+        display name and description, and the other fields given (as they are stored)."""
         return Prepared(
             name=request.name,
-            fqn=self.lookup_fqn(request.name),
+            fqn=self.lookup_fqn(request.name) if fqn is None else fqn,
+            parent=parent,
             fields={
                 "displayName": request.display_name,
                 "description": request.description,

@@ -189,12 +189,13 @@ JSON_PATCH_BODY: dict[str, Any] = {
 }
 
 
-def build_router(spec: Routes) -> APIRouter:
+def build_router(spec: Routes, router: APIRouter | None = None) -> APIRouter:
     """Every route of a kind, in the order requests are matched: the ones ingestion sends
     most come early, and a list stays the first route of its path (so that a wrong method
-    there answers 405 with Allow: GET)."""
+    there answers 405 with Allow: GET). Routes already on `router` are matched first."""
     kind = spec.kind
-    router = APIRouter(prefix=kind.collection, tags=[spec.tag])
+    if router is None:
+        router = APIRouter(prefix=kind.collection, tags=[spec.tag])
     one = {200: {"model": spec.entity_model}, **spec.errors}
     label = spec.label
 

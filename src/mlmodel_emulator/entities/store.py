@@ -87,25 +87,27 @@ class Store:
     # ------------------------------------------------------------------ statements
 
     @cached_property
-    def _lookups(self) -> dict[tuple[str, bool], Select[Any]]:
+    def _lookups(self) -> dict[tuple[str, str | None], Select[Any]]:
         # Built once per table: building a statement costs about as much as running it,
         # and the user lookup runs on every request.
-        lookups: dict[tuple[str, bool], Select[Any]] = {}
+        lookups: dict[tuple[str, str | None], Select[Any]] = {}
         for column in ("id", "fqn"):
             statement = select(self.table.c.doc).where(self.table.c[column] == bindparam("key"))
-            lookups[(column, False)] = statement
-            lookups[(column, True)] = statement.with_for_update()
+            lookups[(column, None)] = statement
+            lookups[(column, "update")] = statement.with_for_update()
+            lookups[(column, "share")] = statement.with_for_update(read=True)
         return lookups
 
     @cached_property
-    def _many(self) -> dict[tuple[str, bool], ManyLookup]:
+    def _many(self) -> dict[tuple[str, str | None], ManyLookup]:
         c = self.table.c
-        many: dict[tuple[str, bool], ManyLookup] = {}
+        many: dict[tuple[str, str | None], ManyLookup] = {}
         for column in ("id", "fqn"):
             # Locked in FQN order, the order every writer follows.
             statement = select(c.doc).order_by(c.fqn)
-            many[(column, False)] = many_lookup(statement, c[column])
-            many[(column, True)] = many_lookup(statement.with_for_update(), c[column])
+            many[(column, None)] = many_lookup(statement, c[column])
+            many[(column, "update")] = many_lookup(statement.with_for_update(), c[column])
+            many[(column, "share")] = many_lookup(statement.with_for_update(read=True), c[column])
         return many
 
     @cached_property
@@ -128,14 +130,22 @@ class Store:
     def get_by_id(
         self, connection: Connection, entity_id: str, *, for_update: bool = False
     ) -> Doc | None:
-        statement = self._lookups[("id", for_update)]
+        statement = self._lookups[("id", "update" if for_update else None)]
         doc: Doc | None = connection.execute(statement, {"key": entity_id}).scalar_one_or_none()
         return doc
 
     def get_by_fqn(
-        self, connection: Connection, fqn: str, *, for_update: bool = False
+        self,
+        connection: Connection,
+        fqn: str,
+        *,
+        for_update: bool = False,
+        for_share: bool = False,
     ) -> Doc | None:
-        statement = self._lookups[("fqn", for_update)]
+        """The current document of an FQN; locked for update, or for share (it may not
+        change or go, but others may read it so too: a parent while its child is written)."""
+        lock = "update" if for_update else "share" if for_share else None
+        statement = self._lookups[("fqn", lock)]
         doc: Doc | None = connection.execute(statement, {"key": fqn}).scalar_one_or_none()
         return doc
 
@@ -145,17 +155,25 @@ class Store:
         """Documents by id, in one statement; ids that match nothing are left out."""
         if not ids:
             return {}
-        rows = self._many[("id", for_update)].execute(connection, sorted(set(ids)))
+        rows = self._many[("id", "update" if for_update else None)].execute(
+            connection, sorted(set(ids))
+        )
         return {doc["id"]: doc for doc in rows.scalars()}
 
     def get_many_by_fqn(
-        self, connection: Connection, fqns: Iterable[str], *, for_update: bool = False
+        self,
+        connection: Connection,
+        fqns: Iterable[str],
+        *,
+        for_update: bool = False,
+        for_share: bool = False,
     ) -> dict[str, Doc]:
         """Documents by FQN, in one statement; FQNs that match nothing are left out."""
         wanted = sorted(set(fqns))
         if not wanted:
             return {}
-        rows = self._many[("fqn", for_update)].execute(connection, wanted)
+        lock = "update" if for_update else "share" if for_share else None
+        rows = self._many[("fqn", lock)].execute(connection, wanted)
         return {doc["fullyQualifiedName"]: doc for doc in rows.scalars()}
 
     def get_by_column(

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import re
 from typing import Final
 
 from sqlalchemy import Connection
 
+from mlmodel_emulator.common.names import add_fqn
 from mlmodel_emulator.entities.answers import reference
 from mlmodel_emulator.entities.kind import (
     DESCRIPTION,
@@ -26,27 +26,13 @@ from mlmodel_emulator.governance.schemas import CreateClassification, CreateTag
 CLASSIFICATION: Final = "classification"
 TAG: Final = "tag"
 
-# FullyQualifiedName.namePattern: a whole name in double quotes, or anything else.
-_QUOTED = re.compile(r'^"([^"]+)"$')
-
-
-def quote_fqn_part(name: str) -> str:
-    """FullyQualifiedName.quoteName, stricter than the one services use.
-
-    A quoted name is unquoted unless it holds a dot; an unquoted name holding a dot is
-    quoted; an unquoted name holding a quote is refused.
-    """
-    quoted = _QUOTED.match(name)
-    if quoted:
-        return name if "." in quoted.group(1) else quoted.group(1)
-    if '"' in name:
-        raise BadRequest(f"Invalid name {name}")
-    return f'"{name}"' if "." in name else name
-
 
 def tag_fqn(classification_fqn: str, tag_name: str) -> str:
     """FullyQualifiedName.add: the classification's FQN, a dot, the quoted tag name."""
-    return f"{classification_fqn}.{quote_fqn_part(tag_name)}"
+    try:
+        return add_fqn(classification_fqn, tag_name)
+    except ValueError as exc:
+        raise BadRequest(str(exc)) from None
 
 
 # Fields every classification and tag has, with classification.json's and tag.json's defaults.
@@ -123,7 +109,7 @@ class Classifications(Kind[CreateClassification]):
     )
     # ClassificationResource deletes recursively: the tags go with their classification,
     # and a soft delete or a restore takes them along.
-    children = (Children(TAGS, "classification_id"),)
+    children = (Children(TAG, "classification_id"),)
     deletes_children = True
 
     def prepare(

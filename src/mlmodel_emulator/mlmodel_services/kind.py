@@ -22,6 +22,7 @@ from mlmodel_emulator.entities.kind import (
     DESCRIPTION,
     DISPLAY_NAME,
     Caller,
+    Children,
     Doc,
     Field,
     Prepared,
@@ -84,6 +85,8 @@ class MlModelServices(AssetKind[CreateMlModelService]):
         INGESTION_RUNNER,
     )
     relation_fields = (*AssetKind.relation_fields, "pipelines")
+    # A service's models go with it only when asked (recursive=true).
+    children = (Children("mlmodel", "service_id"),)
     patch_model = MlModelServicePatch
     patch_kept = frozenset({"pipelines", "testConnectionResult"})
     # `fields` is checked against the entity's properties (EntityRepository.getFields).

@@ -1,0 +1,1 @@
+"""ML models: /api/v1/mlmodels, each under an ML model service."""
