@@ -63,6 +63,7 @@ def test_downgrade_to_previous_revision_drops_only_governance_tables(empty_datab
     before = _tables(empty_database)
     command.upgrade(config, "head")
 
-    # Later revisions go too: mlmodel_service_domain, then job.
-    assert before == everything - GOVERNANCE_TABLES - {"mlmodel_service_domain", "job"}
+    # Later revisions go too: mlmodel_service_domain, job, then the ML model tables.
+    later = {"mlmodel_service_domain", "job", "mlmodel", "mlmodel_version", "mlmodel_domain"}
+    assert before == everything - GOVERNANCE_TABLES - later
     assert _tables(empty_database) == everything

@@ -175,8 +175,8 @@ def test_bulk_models_creates_updates_and_fails_items_alone(client, auth_headers,
         {"request": "mlflow_svc.churn", "status": 200, "message": "entityUpdated"},
     ]
     assert [(f["status"], f["message"]) for f in body["failedRequest"]] == [
-        (400, "[query param service must not be null]"),
         (404, "mlmodelService instance for nope not found"),
+        (400, "[query param service must not be null]"),
     ]
     assert _models(client, auth_headers) == {"churn": (False, 0.2), "new": (False, 0.1)}
 

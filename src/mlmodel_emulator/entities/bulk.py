@@ -89,15 +89,19 @@ def create_or_update_many(
     """
     actor = caller.actor(connection)
     result = BulkResult(processed=len(items), passed=[], failed=[])
-    requests: list[tuple[Any, Any]] = []
+    # Checked in two passes (each item's own validity, then what the items name, read
+    # together), failures reported in the order of the items.
+    checked: list[Any] = []
     for item in items:
         try:
-            requests.append((item, _request(kind, item)))
+            checked.append(_request(kind, item))
         except ApiError as exc:
-            result.fail(kind, item, exc)
+            checked.append(exc)
+    requests = [request for request in checked if not isinstance(request, ApiError)]
+    prepared_items = iter(kind.prepare_many(connection, requests, caller))
     valid: list[tuple[Any, Prepared]] = []
-    prepared_items = kind.prepare_many(connection, [request for _, request in requests], caller)
-    for (item, _), prepared in zip(requests, prepared_items, strict=True):
+    for item, request in zip(items, checked, strict=True):
+        prepared = request if isinstance(request, ApiError) else next(prepared_items)
         if isinstance(prepared, ApiError):
             result.fail(kind, item, prepared)
         else:
