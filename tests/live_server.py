@@ -115,10 +115,17 @@ def _version_ready(base_url: str) -> bool:
 
 @contextlib.contextmanager
 def running_server(
-    data_dir: Path, database: str, database_url: str | None, *, workers: int = 1
+    data_dir: Path,
+    database: str,
+    database_url: str | None,
+    *,
+    workers: int = 1,
+    extra_env: Mapping[str, str] | None = None,
 ) -> Iterator[RunningServer]:
-    """Start ``mlmodel-emulator serve`` on a free port and stop it on exit, whatever happens."""
-    env = server_env(data_dir, database_url)
+    """Start ``mlmodel-emulator serve`` on a free port and stop it on exit, whatever happens.
+
+    `extra_env` sets more of the server's environment (MLMODEL_EMULATOR_* settings)."""
+    env = {**server_env(data_dir, database_url), **(extra_env or {})}
     port = free_port()
     log_path = data_dir / "server.log"
     argv = [

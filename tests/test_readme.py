@@ -43,9 +43,12 @@ def test_readme_curl_examples_succeed_in_order(tmp_path):
         ("GET", 200),
         ("GET", 200),
         ("PATCH", 200),
+        ("POST", 204),
+        ("POST", 204),
     ]
 
-    with running_server(data_dir, "sqlite", None) as server:
+    admin_api = {"MLMODEL_EMULATOR_ADMIN_API": "true"}
+    with running_server(data_dir, "sqlite", None, extra_env=admin_api) as server:
         token = mint_token("admin", server.env)
         outcomes = []
         for command in _curl_examples():

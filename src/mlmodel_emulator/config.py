@@ -114,6 +114,13 @@ class Settings(BaseSettings):
             "merged into one version, as OpenMetadata's session timeout does; 0 turns it off."
         ),
     )
+    admin_api: bool = Field(
+        default=False,
+        description=(
+            "Serve the emulator's admin routes under /api/__emulator/ (reset and the other "
+            "test helpers), to admins only. Off by default: they can destroy data."
+        ),
+    )
     access_log: bool = Field(
         default=False, description="Log every request (costs about 60 µs per request)."
     )

@@ -10,6 +10,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from mlmodel_emulator import __version__
+from mlmodel_emulator.admin.router import router as admin_router
 from mlmodel_emulator.auth.keys import load_signing_keys
 from mlmodel_emulator.auth.secrets import load_cipher
 from mlmodel_emulator.auth.tokens import TokenVerifier
@@ -93,4 +94,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         jobs_router,
     ):
         app.include_router(router, prefix=API_PREFIX)
+    if settings.admin_api:
+        app.include_router(admin_router, prefix=API_PREFIX)
     return app

@@ -42,7 +42,6 @@ from mlmodel_emulator.errors import (
     BadRequest,
     EntityAlreadyExists,
     EntityNotFound,
-    Forbidden,
 )
 from mlmodel_emulator.governance import references
 from mlmodel_emulator.jobs import service as jobs
@@ -61,8 +60,7 @@ def authorize(
     for one that does not exist yet). Only admins write the kinds that are admin_only, as
     DefaultAuthorizer.authorizeAdmin answers."""
     if kind.admin_only:
-        if not actor.is_admin:
-            raise Forbidden(f"Principal: CatalogPrincipal{{name='{actor.name}'}} is not admin")
+        permissions.authorize_admin(actor)
         return
     permissions.authorize(connection, actor, operations, owners)
 

@@ -59,6 +59,9 @@ class UserCache:
     def __init__(self, ttl: float = 2.0, size: int = 1024) -> None:
         self._users: TTLCache[str, dict[str, Any]] = TTLCache(size, ttl)
 
+    def clear(self) -> None:
+        self._users.clear()
+
     def get(self, connection: Connection, name: str) -> dict[str, Any] | None:
         user = self._users.get(name)
         if user is None:
@@ -139,6 +142,11 @@ def authorize_follower(actor: Actor, user_id: str) -> None:
     EntityResource's follower guard (OpenMetadata PR #32322) sends a cross-user change
     through DefaultAuthorizer.authorizeAdmin, whose 403 says the caller is not admin.
     """
-    if actor.is_admin or actor.user_id.lower() == user_id.lower():
-        return
-    raise Forbidden(f"Principal: CatalogPrincipal{{name='{actor.name}'}} is not admin")
+    if actor.user_id.lower() != user_id.lower():
+        authorize_admin(actor)
+
+
+def authorize_admin(actor: Actor) -> None:
+    """403 unless the actor is an admin, worded as DefaultAuthorizer.authorizeAdmin."""
+    if not actor.is_admin:
+        raise Forbidden(f"Principal: CatalogPrincipal{{name='{actor.name}'}} is not admin")

@@ -1,0 +1,54 @@
+"""Reset the stored state: every table emptied in one transaction, then the built-ins again.
+
+No new process and no migration: a reset costs one DELETE per table, so a test suite can
+reset between tests.
+"""
+
+from __future__ import annotations
+
+import time
+from enum import StrEnum
+
+from sqlalchemy import Connection, Table
+
+import mlmodel_emulator.governance.models
+import mlmodel_emulator.jobs.models
+import mlmodel_emulator.mlmodel_services.models
+import mlmodel_emulator.mlmodels.models  # noqa: F401  (their tables join the metadata)
+from mlmodel_emulator.config import Settings
+from mlmodel_emulator.db.base import Base
+from mlmodel_emulator.db.session import Database
+from mlmodel_emulator.entities.permissions import UserCache
+from mlmodel_emulator.governance.seed import seed
+
+
+class Scope(StrEnum):
+    """What a reset empties."""
+
+    ALL = "all"
+    MLMODEL_SERVICES = "mlmodelServices"
+
+
+def _tables(scope: Scope) -> list[Table]:
+    """The tables a scope empties, children before the tables they refer to."""
+    tables = list(reversed(Base.metadata.sorted_tables))
+    if scope is Scope.ALL:
+        return tables
+    # ML model services, their models, and the background jobs that act on them.
+    return [table for table in tables if table.name.startswith("mlmodel") or table.name == "job"]
+
+
+def _clear(connection: Connection, scope: Scope) -> None:
+    for table in _tables(scope):
+        connection.execute(table.delete())
+
+
+def reset(
+    database: Database, settings: Settings, users: UserCache | None, scope: Scope = Scope.ALL
+) -> None:
+    """Empty what `scope` names; after a full reset the built-ins and bootstrap file return."""
+    database.write(_clear, scope)
+    if users is not None:
+        users.clear()
+    if scope is Scope.ALL:
+        seed(database, settings, now_ms=time.time_ns() // 1_000_000)
