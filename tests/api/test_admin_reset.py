@@ -51,9 +51,10 @@ def test_reset_empties_everything_and_brings_the_built_ins_back(
     assert "admin" in users
     assert "ingestion-bot" in users
     # The admin token still works, and writing works again at once.
-    assert client.put(SERVICES_URL, json=create_request("svc"), headers=auth_headers).json()[
-        "version"
-    ] == 0.1
+    assert (
+        client.put(SERVICES_URL, json=create_request("svc"), headers=auth_headers).json()["version"]
+        == 0.1
+    )
 
 
 def test_reset_of_services_keeps_users(make_client: Any, auth_headers: dict[str, str]) -> None:
