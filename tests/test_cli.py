@@ -329,3 +329,45 @@ def test_main_bad_arguments_exit_with_usage_error(
 
     assert exited.value.code == 2
     assert "error:" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("command", [["serve"], ["migrate"], ["token", "admin"]])
+@pytest.mark.parametrize(
+    ("url", "expected"),
+    [
+        ("postgresql+asyncpg://u@db:5432/x", "names the driver 'postgresql+asyncpg', not supported"),
+        ("mysql+pymysql://u@db/x", "names the driver 'mysql+pymysql', not supported"),
+        ("not a url", "is not a database URL"),
+    ],
+)
+def test_an_unsupported_database_url_ends_with_the_supported_drivers_named(
+    command: list[str], url: str, expected: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("DATABASE_URL", url)
+
+    with pytest.raises(SystemExit) as exited:
+        main(command)
+
+    message = str(exited.value.code)
+    assert message.startswith("mlmodel-emulator: invalid settings\n  DATABASE_URL: ")
+    assert expected in message
+    assert "postgresql+psycopg://" in message
+    assert "sqlite:///" in message
+
+
+def test_a_bad_setting_is_named_by_its_environment_variable(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("MLMODEL_EMULATOR_BULK_MAX_ITEMS", "many")
+
+    with pytest.raises(SystemExit) as exited:
+        main(["migrate"])
+
+    assert "  MLMODEL_EMULATOR_BULK_MAX_ITEMS: " in str(exited.value.code)
+
+
+@pytest.mark.parametrize(
+    "url", ["postgres://u@db/x", "postgresql://u@db/x", "postgresql+psycopg://u@db/x"]
+)
+def test_postgresql_urls_without_a_driver_use_psycopg(url: str) -> None:
+    assert Settings(database_url=url).sqlalchemy_url == "postgresql+psycopg://u@db/x"

@@ -9,6 +9,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from alembic.config import Config
+from pydantic import ValidationError
 
 from mlmodel_emulator.auth import tokens
 from mlmodel_emulator.auth.keys import load_signing_keys
@@ -112,9 +113,30 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def load_settings() -> Settings:
+    """The settings from the environment; a bad value ends the command with its variable
+    named, not a traceback."""
+    try:
+        return Settings()
+    except ValidationError as exc:
+        problems = []
+        for error in exc.errors(include_url=False):
+            field = str(error["loc"][0]) if error["loc"] else ""
+            problems.append(f"  {_variable(field)}: {error['msg'].removeprefix('Value error, ')}")
+        raise SystemExit("mlmodel-emulator: invalid settings\n" + "\n".join(problems)) from None
+
+
+def _variable(field: str) -> str:
+    """The environment variable a setting is read from (a field with aliases is named by
+    its first alias, which is one already)."""
+    if not field:
+        return "settings"
+    return field if field.isupper() else f"MLMODEL_EMULATOR_{field.upper()}"
+
+
 def main(argv: Sequence[str] | None = None) -> None:
     args = build_parser().parse_args(argv)
-    settings = Settings()
+    settings = load_settings()
     if args.command == "serve":
         _serve(args, settings)
     elif args.command == "migrate":
