@@ -335,7 +335,7 @@ def test_main_bad_arguments_exit_with_usage_error(
 @pytest.mark.parametrize(
     ("url", "expected"),
     [
-        ("postgresql+asyncpg://u@db:5432/x", "names the driver 'postgresql+asyncpg', not supported"),
+        ("postgresql+asyncpg://u@db/x", "names the driver 'postgresql+asyncpg', not supported"),
         ("mysql+pymysql://u@db/x", "names the driver 'mysql+pymysql', not supported"),
         ("not a url", "is not a database URL"),
     ],
