@@ -155,3 +155,43 @@ def test_postgres_restart_gives_503_then_heals_without_a_restart(tmp_path: Path)
     healed_ready = [status for at, status, _ in ready_answers if at > back_at + RECOVERY_BOUND_S]
     assert healed_ready, report
     assert set(healed_ready) == {200}, report
+
+
+WAITING = "Waiting for the database to answer"
+
+
+def test_a_server_started_before_its_database_waits_for_it(tmp_path: Path) -> None:
+    data_dir = tmp_path / "data"
+    data_dir.mkdir()
+    log_path = data_dir / "server.log"
+    with postgres_cluster() as cluster:
+        run_cli(["migrate"], server_env(data_dir, cluster.url))
+        cluster.stop("fast")
+
+        def start_once_the_server_waits() -> None:
+            deadline = time.monotonic() + 20
+            while time.monotonic() < deadline:
+                if log_path.exists() and WAITING in log_path.read_text(errors="replace"):
+                    break
+                time.sleep(0.2)
+            cluster.start()
+
+        starter = threading.Thread(target=start_once_the_server_waits)
+        starter.start()
+        try:
+            with running_server(data_dir, "postgresql", cluster.url, workers=2) as server:
+                token = mint_token("admin", server.env)
+                with httpx.Client(base_url=server.base_url, timeout=10) as client:
+                    ready = client.get(READY_PATH)
+                    created = client.put(
+                        SERVICES_PATH,
+                        json={"name": "late", "serviceType": "Sklearn"},
+                        headers={"Authorization": f"Bearer {token}"},
+                    )
+                log = server.log_tail(100_000)
+        finally:
+            starter.join()
+
+    assert WAITING in log
+    assert ready.status_code == 200, log
+    assert created.status_code == 201, (created.text, log)
