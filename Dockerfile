@@ -36,8 +36,10 @@ VOLUME /data
 USER app
 EXPOSE 8585
 
+# Readiness: healthy only while the database answers and its schema is migrated (a 503
+# makes urlopen raise, so the command fails).
 HEALTHCHECK --interval=30s --timeout=5s --start-period=20s --retries=3 \
-    CMD ["python", "-c", "import urllib.request; urllib.request.urlopen('http://127.0.0.1:8585/api/v1/system/version', timeout=4)"]
+    CMD ["python", "-c", "import urllib.request; urllib.request.urlopen('http://127.0.0.1:8585/api/v1/system/ready', timeout=4)"]
 
 # Migrate every start (serve alone migrates only SQLite), then exec so that uvicorn replaces
 # the shell as PID 1 and receives the SIGTERM of `docker stop` for a graceful shutdown.

@@ -7,6 +7,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
+from unittest.mock import ANY
 
 import jwt
 import pytest
@@ -24,6 +25,7 @@ from mlmodel_emulator.config import DEFAULT_SQLITE_FILE, Settings
 from mlmodel_emulator.db.base import Base
 from mlmodel_emulator.db.engine import make_engine
 from mlmodel_emulator.main import create_app
+from tests.live_server import free_port
 from tests.test_deploy_files import clear_settings_env
 
 KEY_ID = "cli-test-kid"
@@ -313,9 +315,13 @@ def test_serve_migrates_sqlite_then_runs_uvicorn_with_settings(
                 "workers": 2,
                 "access_log": True,
                 "log_level": "info",
+                "log_config": ANY,
             },
         )
     ]
+    log_config = calls[0][1]["log_config"]
+    assert log_config["loggers"]["mlmodel_emulator"]["handlers"] == ["default"]
+    assert log_config["loggers"]["uvicorn"] == uvicorn.config.LOGGING_CONFIG["loggers"]["uvicorn"]
     assert table_names(sqlite_url) == MIGRATED_TABLES
     assert capsys.readouterr().err.startswith("Serving http://0.0.0.0:8599/api")
 
@@ -329,3 +335,59 @@ def test_main_bad_arguments_exit_with_usage_error(
 
     assert exited.value.code == 2
     assert "error:" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("command", [["serve"], ["migrate"], ["token", "admin"]])
+@pytest.mark.parametrize(
+    ("url", "expected"),
+    [
+        ("postgresql+asyncpg://u@db/x", "names the driver 'postgresql+asyncpg', not supported"),
+        ("mysql+pymysql://u@db/x", "names the driver 'mysql+pymysql', not supported"),
+        ("not a url", "is not a database URL"),
+    ],
+)
+def test_an_unsupported_database_url_ends_with_the_supported_drivers_named(
+    command: list[str], url: str, expected: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("DATABASE_URL", url)
+
+    with pytest.raises(SystemExit) as exited:
+        main(command)
+
+    message = str(exited.value.code)
+    assert message.startswith("mlmodel-emulator: invalid settings\n  DATABASE_URL: ")
+    assert expected in message
+    assert "postgresql+psycopg://" in message
+    assert "sqlite:///" in message
+
+
+def test_a_bad_setting_is_named_by_its_environment_variable(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("MLMODEL_EMULATOR_BULK_MAX_ITEMS", "many")
+
+    with pytest.raises(SystemExit) as exited:
+        main(["migrate"])
+
+    assert "  MLMODEL_EMULATOR_BULK_MAX_ITEMS: " in str(exited.value.code)
+
+
+@pytest.mark.parametrize(
+    "url", ["postgres://u@db/x", "postgresql://u@db/x", "postgresql+psycopg://u@db/x"]
+)
+def test_postgresql_urls_without_a_driver_use_psycopg(url: str) -> None:
+    assert Settings(database_url=url).sqlalchemy_url == "postgresql+psycopg://u@db/x"
+
+
+def test_migrate_of_a_database_that_does_not_answer_ends_with_the_reason(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    port = free_port()
+    monkeypatch.setenv("DATABASE_URL", f"postgresql+psycopg://postgres@127.0.0.1:{port}/x")
+
+    with pytest.raises(SystemExit) as exited:
+        main(["migrate"])
+
+    message = str(exited.value.code)
+    assert message.startswith("mlmodel-emulator: cannot migrate the database: ")
+    assert str(port) in message

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import random
 import threading
 import urllib.error
 import urllib.request
@@ -92,3 +93,72 @@ def test_bulk_same_new_names_at_once_creates_each_once(server):
         if entry["status"] == 201  # type: ignore[index]
     ]
     assert sorted(created) == sorted(item["name"] for item in items)
+
+
+OVERLAPPING_BULKS = 8
+BULK_ITEMS = 50
+SHARED_NAMES = 25
+
+
+def _get(url: str, token: str) -> tuple[int, dict[str, object]]:
+    request = urllib.request.Request(url, headers={"Authorization": f"Bearer {token}"})
+    try:
+        with urllib.request.urlopen(request, timeout=60) as response:
+            return response.status, json.loads(response.read())
+    except urllib.error.HTTPError as error:
+        return error.code, json.loads(error.read() or b"{}")
+
+
+def test_overlapping_bulks_never_deadlock_and_keep_every_change(server):
+    """Eight bulks at once, each of 50 items: 25 names shared by all, in an order of its own,
+    and 25 names of its own. Each bulk changes the shared services' description."""
+    token = mint_token("admin", server.env)
+    url = server.base_url + SERVICES_PATH + "/bulk"
+    rng = random.Random(8)
+    shared = [f"shared-{i:02d}" for i in range(SHARED_NAMES)]
+    bodies: list[object] = []
+    for bulk in range(OVERLAPPING_BULKS):
+        own = [f"own-{bulk}-{i:02d}" for i in range(BULK_ITEMS - SHARED_NAMES)]
+        names = shared + own
+        rng.shuffle(names)
+        bodies.append(
+            [
+                {"name": name, "serviceType": "Sklearn", "description": f"from bulk {bulk}"}
+                for name in names
+            ]
+        )
+
+    results = _race(url, token, bodies)
+
+    log = server.log_tail()
+    assert [status for status, _ in results] == [200] * OVERLAPPING_BULKS, (results, log)
+    assert [body["numberOfRowsPassed"] for _, body in results] == [BULK_ITEMS] * (
+        OVERLAPPING_BULKS
+    ), results
+    status, listing = _get(f"{server.base_url}{SERVICES_PATH}?limit=1000", token)
+    assert status == 200
+    names = [entity["name"] for entity in listing["data"]]  # type: ignore[attr-defined]
+    expected = set(shared) | {
+        f"own-{bulk}-{i:02d}"
+        for bulk in range(OVERLAPPING_BULKS)
+        for i in range(BULK_ITEMS - SHARED_NAMES)
+    }
+    assert sorted(names) == sorted(expected)
+    created = [
+        entry["request"]
+        for _, body in results
+        for entry in body["successRequest"]  # type: ignore[union-attr]
+        if entry["status"] == 201  # type: ignore[index]
+    ]
+    assert sorted(created) == sorted(expected), "each name created exactly once"
+    for name in shared:
+        status, service = _get(f"{server.base_url}{SERVICES_PATH}/name/{name}", token)
+        assert status == 200
+        status, history = _get(f"{server.base_url}{SERVICES_PATH}/{service['id']}/versions", token)
+        assert status == 200
+        versions = sorted(
+            round(json.loads(version)["version"] * 10)  # type: ignore[arg-type]
+            for version in history["versions"]  # type: ignore[union-attr]
+        )
+        current = round(float(service["version"]) * 10)  # type: ignore[arg-type]
+        assert versions == list(range(1, current + 1)), (name, versions, current)

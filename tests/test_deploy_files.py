@@ -6,6 +6,8 @@ import json
 import os
 import re
 import shlex
+import subprocess
+import sys
 import tomllib
 from collections import Counter
 from collections.abc import Iterable, Mapping
@@ -22,6 +24,8 @@ from sqlalchemy.engine import make_url
 from mlmodel_emulator import cli
 from mlmodel_emulator.config import Settings
 from mlmodel_emulator.main import create_app
+from tests.databases import fresh_database
+from tests.live_server import run_cli, running_server
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 APP_SERVICE = "mlmodel-emulator"
@@ -459,18 +463,51 @@ def test_dockerignore_keeps_local_state_out_of_the_context(path: str) -> None:
     assert dockerignored(path)
 
 
-def test_dockerfile_healthcheck_requests_the_version_route() -> None:
+READY_PATH = "/api/v1/system/ready"
+
+
+def _healthcheck_command(url: str) -> list[str]:
+    return ["python", "-c", f"import urllib.request; urllib.request.urlopen('{url}', timeout=4)"]
+
+
+def test_dockerfile_healthcheck_requests_readiness() -> None:
     (healthcheck,) = arguments_of("HEALTHCHECK")
-    url = f"http://127.0.0.1:{SERVED_PORT}/api/v1/system/version"
 
     options, _, command = healthcheck.partition(" CMD ")
     assert options.startswith("--")
-    assert json.loads(command) == [
-        "python",
-        "-c",
-        f"import urllib.request; urllib.request.urlopen('{url}', timeout=4)",
-    ]
-    assert "get" in create_app(Settings()).openapi()["paths"]["/api/v1/system/version"]
+    assert json.loads(command) == _healthcheck_command(
+        f"http://127.0.0.1:{SERVED_PORT}{READY_PATH}"
+    )
+    assert "get" in create_app(Settings()).openapi()["paths"][READY_PATH]
+
+
+def test_compose_app_healthcheck_is_the_dockerfile_one() -> None:
+    app = load_compose()["services"][APP_SERVICE]
+
+    (healthcheck,) = arguments_of("HEALTHCHECK")
+    assert app["healthcheck"]["test"] == ["CMD", *json.loads(healthcheck.partition(" CMD ")[2])]
+
+
+def test_healthcheck_fails_until_the_database_is_migrated(tmp_path: Path) -> None:
+    """The image's own command, run against a live server on PostgreSQL: unhealthy while the
+    schema is missing, healthy once `mlmodel-emulator migrate` has run, no restart between."""
+    (healthcheck,) = arguments_of("HEALTHCHECK")
+    command = json.loads(healthcheck.partition(" CMD ")[2])
+    data_dir = tmp_path / "data"
+    data_dir.mkdir()
+    with (
+        fresh_database("postgresql", tmp_path) as database_url,
+        running_server(data_dir, "postgresql", database_url) as server,
+    ):
+        argv = [sys.executable, *command[1:]]
+        argv[-1] = argv[-1].replace(f"http://127.0.0.1:{SERVED_PORT}", server.base_url)
+        unready = subprocess.run(argv, capture_output=True, text=True, timeout=30, check=False)
+        run_cli(["migrate"], server.env)
+        ready = subprocess.run(argv, capture_output=True, text=True, timeout=30, check=False)
+
+    assert unready.returncode != 0
+    assert "503" in unready.stderr
+    assert ready.returncode == 0, ready.stderr
 
 
 # --- .env.example --------------------------------------------------------------------------

@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import argparse
+import copy
 import sys
 import time
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 from alembic.config import Config
+from pydantic import ValidationError
+from sqlalchemy.exc import OperationalError
 
 from mlmodel_emulator.auth import tokens
 from mlmodel_emulator.auth.keys import load_signing_keys
@@ -37,7 +41,11 @@ def migrate(settings: Settings) -> None:
 
     if settings.is_sqlite:
         settings.data_dir.mkdir(parents=True, exist_ok=True)
-    command.upgrade(alembic_config(settings), "head")
+    try:
+        command.upgrade(alembic_config(settings), "head")
+    except OperationalError as exc:
+        reason = str(exc.orig).strip().splitlines()[0] if exc.orig else str(exc)
+        raise SystemExit(f"mlmodel-emulator: cannot migrate the database: {reason}") from None
 
 
 def _serve(args: argparse.Namespace, settings: Settings) -> None:
@@ -61,7 +69,21 @@ def _serve(args: argparse.Namespace, settings: Settings) -> None:
         workers=args.workers,
         access_log=settings.access_log,
         log_level="info",
+        log_config=_log_config(uvicorn.config.LOGGING_CONFIG),
     )
+
+
+def _log_config(uvicorn_config: dict[str, Any]) -> dict[str, Any]:
+    """uvicorn's logging, plus the service's own loggers on its stderr handler: worker
+    processes configure logging from this alone, and would drop the service's warnings and
+    errors (a database that is away, an unhandled error) without it."""
+    config = copy.deepcopy(uvicorn_config)
+    config["loggers"]["mlmodel_emulator"] = {
+        "handlers": ["default"],
+        "level": "INFO",
+        "propagate": False,
+    }
+    return config
 
 
 def _token(args: argparse.Namespace, settings: Settings) -> None:
@@ -112,9 +134,30 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def load_settings() -> Settings:
+    """The settings from the environment; a bad value ends the command with its variable
+    named, not a traceback."""
+    try:
+        return Settings()
+    except ValidationError as exc:
+        problems = []
+        for error in exc.errors(include_url=False):
+            field = str(error["loc"][0]) if error["loc"] else ""
+            problems.append(f"  {_variable(field)}: {error['msg'].removeprefix('Value error, ')}")
+        raise SystemExit("mlmodel-emulator: invalid settings\n" + "\n".join(problems)) from None
+
+
+def _variable(field: str) -> str:
+    """The environment variable a setting is read from (a field with aliases is named by
+    its first alias, which is one already)."""
+    if not field:
+        return "settings"
+    return field if field.isupper() else f"MLMODEL_EMULATOR_{field.upper()}"
+
+
 def main(argv: Sequence[str] | None = None) -> None:
     args = build_parser().parse_args(argv)
-    settings = Settings()
+    settings = load_settings()
     if args.command == "serve":
         _serve(args, settings)
     elif args.command == "migrate":

@@ -7,8 +7,16 @@ from typing import Annotated
 
 from pydantic import AliasChoices, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
 
 DEFAULT_SQLITE_FILE = "mlmodel-emulator.db"
+# The SQLAlchemy drivers installed with the service (psycopg 3 and Python's sqlite3).
+SUPPORTED_DRIVERS = frozenset({"postgresql+psycopg", "sqlite", "sqlite+pysqlite"})
+SUPPORTED_URLS = (
+    "use postgresql+psycopg://user:password@host:5432/database (or postgresql://...) for "
+    "PostgreSQL, or sqlite:///path/to/file.db for SQLite"
+)
 
 
 class Settings(BaseSettings):
@@ -138,8 +146,16 @@ class Settings(BaseSettings):
     def _use_psycopg_driver(cls, value: str | None) -> str | None:
         # docker and Heroku style URLs name no driver; psycopg 3 is the one installed.
         if value and value.startswith(("postgres://", "postgresql://")):
-            return "postgresql+psycopg://" + value.split("://", 1)[1]
-        return value or None
+            value = "postgresql+psycopg://" + value.split("://", 1)[1]
+        if not value:
+            return None
+        try:
+            driver = make_url(value).drivername
+        except ArgumentError:
+            raise ValueError(f"is not a database URL; {SUPPORTED_URLS}") from None
+        if driver not in SUPPORTED_DRIVERS:
+            raise ValueError(f"names the driver {driver!r}, not supported; {SUPPORTED_URLS}")
+        return value
 
     @property
     def sqlalchemy_url(self) -> str:

@@ -10,7 +10,10 @@ import orjson
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import Response
+from sqlalchemy.exc import DBAPIError
 from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from mlmodel_emulator.db import failures
 
 logger = logging.getLogger(__name__)
 
@@ -26,6 +29,11 @@ class ApiError(Exception):
     def __init__(self, message: str) -> None:
         super().__init__(message)
         self.message = message
+
+    @property
+    def headers(self) -> Mapping[str, str]:
+        """Headers the answer carries besides OpenMetadata's own."""
+        return {}
 
 
 class BadRequest(ApiError):
@@ -72,6 +80,35 @@ class ServerMisconfigured(ApiError):
     """The server cannot do its work as configured (a secrets key that changed, say)."""
 
     status_code = 500
+
+
+class ServiceUnavailable(ApiError):
+    """The database cannot be reached, or kept refusing a write: try again shortly."""
+
+    status_code = 503
+
+    def __init__(self, message: str, retry_after_s: int = 1) -> None:
+        super().__init__(message)
+        self.retry_after_s = retry_after_s
+
+    @property
+    def headers(self) -> Mapping[str, str]:
+        return {"Retry-After": str(self.retry_after_s)}
+
+
+# What a 503 asks the client to wait, in seconds.
+RETRY_AFTER_S = 1
+UNAVAILABLE = "The database is unavailable; retry shortly"
+CONFLICTED = "The write kept conflicting with concurrent writes; retry shortly"
+
+
+def unavailable_answer(error: DBAPIError) -> ServiceUnavailable | None:
+    """The 503 for a database that is gone or kept conflicting; None for any other error."""
+    if failures.is_unavailable(error):
+        return ServiceUnavailable(UNAVAILABLE, RETRY_AFTER_S)
+    if failures.is_conflict(error):
+        return ServiceUnavailable(CONFLICTED, RETRY_AFTER_S)
+    return None
 
 
 def error_response(
@@ -173,7 +210,7 @@ def _validation_message(exc: RequestValidationError) -> str:
 
 async def _api_error_handler(_: Request, exc: Exception) -> Response:
     assert isinstance(exc, ApiError)
-    return error_response(exc.status_code, exc.message)
+    return error_response(exc.status_code, exc.message, exc.headers)
 
 
 async def _validation_error_handler(_: Request, exc: Exception) -> Response:
@@ -187,6 +224,14 @@ async def _http_error_handler(_: Request, exc: Exception) -> Response:
     return error_response(exc.status_code, str(exc.detail), exc.headers)
 
 
+async def _database_error_handler(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, DBAPIError)
+    answer = unavailable_answer(exc)
+    if answer is None:
+        return await _unhandled_error_handler(request, exc)
+    return error_response(answer.status_code, answer.message, answer.headers)
+
+
 async def _unhandled_error_handler(request: Request, exc: Exception) -> Response:
     logger.exception("Unhandled error on %s %s", request.method, request.url.path)
     return error_response(500, "Internal server error")
@@ -197,4 +242,5 @@ def register_exception_handlers(app: FastAPI) -> None:
     app.add_exception_handler(ApiError, _api_error_handler)
     app.add_exception_handler(RequestValidationError, _validation_error_handler)
     app.add_exception_handler(StarletteHTTPException, _http_error_handler)
+    app.add_exception_handler(DBAPIError, _database_error_handler)
     app.add_exception_handler(Exception, _unhandled_error_handler)

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import gc
+import logging
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -18,7 +20,7 @@ from mlmodel_emulator.config import Settings
 from mlmodel_emulator.db.engine import make_engine
 from mlmodel_emulator.db.session import Database
 from mlmodel_emulator.entities.permissions import UserCache
-from mlmodel_emulator.errors import register_exception_handlers
+from mlmodel_emulator.errors import ServiceUnavailable, register_exception_handlers
 from mlmodel_emulator.governance.router import (
     classifications_router,
     domains_router,
@@ -34,6 +36,10 @@ from mlmodel_emulator.mlmodels.router import router as mlmodels_router
 from mlmodel_emulator.system.router import router as system_router
 
 API_PREFIX = "/api"
+# How long a starting process waits for its database before it gives up.
+STARTUP_WAIT_S = 30.0
+
+logger = logging.getLogger(__name__)
 
 
 def _freeze_startup_objects() -> None:
@@ -48,6 +54,23 @@ def _freeze_startup_objects() -> None:
         gc.freeze()
 
 
+async def _seed_when_reachable(database: Database, settings: Settings) -> None:
+    """Seed the built-ins, waiting up to STARTUP_WAIT_S for a database that is not up yet
+    (started alongside, or restarting), so that the process need not be started again."""
+    deadline = time.monotonic() + STARTUP_WAIT_S
+    while True:
+        try:
+            seed(database, settings, now_ms=time.time_ns() // 1_000_000)
+            return
+        except ServiceUnavailable:
+            if time.monotonic() >= deadline:
+                raise RuntimeError(
+                    f"The database did not answer within {STARTUP_WAIT_S:.0f} s of the start"
+                ) from None
+            logger.warning("Waiting for the database to answer")
+            await asyncio.sleep(1.0)
+
+
 def create_app(settings: Settings | None = None) -> FastAPI:
     """Build the application; nothing touches the database or the disk until it starts."""
     settings = settings or Settings()
@@ -60,7 +83,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.users = UserCache()
         app.state.database = Database(make_engine(settings.sqlalchemy_url))
         try:
-            seed(app.state.database, settings, now_ms=time.time_ns() // 1_000_000)
+            await _seed_when_reachable(app.state.database, settings)
             _freeze_startup_objects()
             yield
         finally:

@@ -434,3 +434,62 @@ def test_get_sagemaker_is_bot_claim_decides_masking(
 
     assert fetched.status_code == 200
     assert _secret_of(fetched.json()) == shown
+
+
+# ---------------------------------------------------------------------------- before all else
+
+_MALFORMED_BODIES = [
+    pytest.param(b"{not json", "application/json", id="malformed_json"),
+    pytest.param(b'{"name": 5}', "application/json", id="invalid_body"),
+    pytest.param(b"name=x", "application/x-www-form-urlencoded", id="not_json"),
+    pytest.param(b'[{"op": 1}]', "application/json-patch+json", id="malformed_patch"),
+]
+_WRITES = [
+    ("PUT", SERVICES_URL),
+    ("POST", SERVICES_URL),
+    ("PUT", f"{SERVICES_URL}/bulk"),
+    ("PATCH", f"{SERVICES_URL}/name/svc"),
+    ("PATCH", f"{SERVICES_URL}/6a2bdfc4-1a31-4b16-9cf0-3d8e0c0d1f77"),
+    ("PUT", "/api/v1/mlmodels"),
+    ("POST", "/api/v1/mlmodels"),
+    ("PUT", "/api/v1/mlmodels/bulk"),
+    ("PATCH", "/api/v1/mlmodels/name/svc.model"),
+    ("POST", "/api/v1/users"),
+    ("PUT", "/api/v1/teams"),
+    ("DELETE", "/api/v1/mlmodels/deleteStale"),
+]
+
+
+@pytest.mark.parametrize(("method", "url"), _WRITES)
+@pytest.mark.parametrize(("content", "content_type"), _MALFORMED_BODIES)
+def test_no_token_is_a_401_whatever_the_body(
+    client: TestClient, method: str, url: str, content: bytes, content_type: str
+) -> None:
+    """OpenMetadata's authentication filter runs before the body is read."""
+    response = client.request(method, url, content=content, headers={"Content-Type": content_type})
+
+    _assert_401(response, TOKEN_NOT_PRESENT)
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        f"{SERVICES_URL}?limit=abc",
+        f"{SERVICES_URL}/not-a-uuid",
+        f"{SERVICES_URL}/name/svc?include=nope",
+        "/api/v1/mlmodels?fields=nope",
+        "/api/v1/jobs/not-a-uuid",
+    ],
+)
+def test_no_token_is_a_401_whatever_the_parameters(client: TestClient, url: str) -> None:
+    _assert_401(client.get(url), TOKEN_NOT_PRESENT)
+
+
+def test_an_invalid_token_is_a_401_before_a_malformed_body(client: TestClient) -> None:
+    response = client.put(
+        SERVICES_URL,
+        content=b"{not json",
+        headers={"Content-Type": "application/json", "Authorization": "Bearer abc"},
+    )
+
+    _assert_401(response, INVALID_TOKEN)

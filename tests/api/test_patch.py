@@ -623,3 +623,26 @@ def test_session_window_of_zero_turns_merging_off(no_sessions, auth_headers):
 
     assert response.json()["version"] == 0.3
     assert _versions(no_sessions, url, auth_headers) == [0.3, 0.2, 0.1]
+
+
+@pytest.mark.parametrize("op", [{}, [], 1, None, True, {"op": "add"}])
+@pytest.mark.parametrize(
+    "target",
+    [
+        f"{SERVICES_URL}/6a2bdfc4-1a31-4b16-9cf0-3d8e0c0d1f77",
+        f"{SERVICES_URL}/name/nope",
+        "/api/v1/mlmodels/6a2bdfc4-1a31-4b16-9cf0-3d8e0c0d1f77",
+        "/api/v1/mlmodels/name/nope.model",
+    ],
+)
+def test_an_op_of_the_wrong_json_type_is_a_400_on_every_patch_route(
+    client, auth_headers, target, op
+):
+    headers = {**auth_headers, "Content-Type": "application/json-patch+json"}
+    body = json.dumps([{"op": op, "path": "/description", "value": "x"}])
+
+    response = client.patch(target, content=body, headers=headers)
+
+    assert response.status_code == 400, response.text
+    assert response.json()["code"] == 400
+    assert response.json()["message"].startswith("Invalid JSON Patch: operation 0 has op")

@@ -10,6 +10,7 @@ from fastapi.responses import Response
 
 from mlmodel_emulator.admin.access import AdminDep
 from mlmodel_emulator.admin.reset import Scope, reset
+from mlmodel_emulator.deps import AuthenticatedRoute
 from mlmodel_emulator.mlmodel_services.schemas import ErrorMessage
 
 PREFIX = "/__emulator"
@@ -17,7 +18,7 @@ ERRORS: dict[int | str, dict[str, Any]] = {
     status: {"model": ErrorMessage} for status in (400, 401, 403)
 }
 
-router = APIRouter(prefix=PREFIX, tags=["emulator"])
+router = APIRouter(prefix=PREFIX, tags=["emulator"], route_class=AuthenticatedRoute)
 
 
 @router.post("/reset", status_code=204, response_class=Response, responses=ERRORS)

@@ -2,19 +2,37 @@
 
 from __future__ import annotations
 
+import contextlib
+import random
 import threading
 import time
 from collections.abc import Callable
 from typing import Concatenate, ParamSpec, TypeVar
 
-from sqlalchemy import Connection, Engine
+from sqlalchemy import Connection, Engine, RootTransaction
 from sqlalchemy.exc import DBAPIError
 
 from mlmodel_emulator.db import engine as engine_module
+from mlmodel_emulator.db import failures
 from mlmodel_emulator.db.engine import begin_writing, still_answers
+from mlmodel_emulator.errors import unavailable_answer
 
 P = ParamSpec("P")
 T = TypeVar("T")
+
+# Runs of one transaction, in all, when the database keeps choosing it as a deadlock's
+# victim; the pause before run n is random, up to CONFLICT_PAUSE_S * 2**n.
+CONFLICT_ATTEMPTS = 5
+CONFLICT_PAUSE_S = 0.005
+
+
+def _roll_back(connection: Connection, transaction: RootTransaction) -> None:
+    """Roll back; on a connection that died meanwhile, drop it instead (that rolls back)."""
+    try:
+        transaction.rollback()
+    except DBAPIError:
+        with contextlib.suppress(Exception):
+            connection.invalidate()
 
 
 class Database:
@@ -59,45 +77,72 @@ class Database:
     ) -> T:
         """Run fn in a transaction of its own; commit when it returns, roll back when it raises.
 
-        A connection that turns out to be gone while fn runs (the server restarted, or
-        dropped it within PING_AFTER_IDLE_S of its last use) took its transaction with it,
-        so nothing of fn was committed: fn runs once more, on a fresh connection.
+        fn runs again, from the start, when its transaction cannot have committed and a new
+        one may succeed: once when its connection turned out to be gone (the server
+        restarted, or dropped it within PING_AFTER_IDLE_S of its last use), and up to
+        CONFLICT_ATTEMPTS times in all, after a short random pause, when the database
+        chose it as a deadlock's victim or refused it as not serializable. A database that
+        cannot be reached, or conflicts that go on, are a 503 with Retry-After.
         """
-        for attempt in (1, 2):
+        reconnected = False
+        attempt = 0
+        while True:
+            attempt += 1
             connection = self._acquire()
             try:
-                if writing:
-                    begin_writing(connection)
-                transaction = connection.begin()
                 try:
-                    result = fn(connection, *args, **kwargs)
+                    if writing:
+                        begin_writing(connection)
+                    transaction = connection.begin()
+                    try:
+                        result = fn(connection, *args, **kwargs)
+                    except BaseException:
+                        _roll_back(connection, transaction)
+                        raise
+                    transaction.commit()
+                    return result
                 except DBAPIError as error:
-                    transaction.rollback()
-                    if attempt == 1 and error.connection_invalidated:
+                    if error.connection_invalidated and not reconnected:
+                        reconnected = True
                         continue
-                    raise
-                except BaseException:
-                    transaction.rollback()
-                    raise
-                transaction.commit()
-                return result
+                    if failures.is_conflict(error) and attempt < CONFLICT_ATTEMPTS:
+                        time.sleep(random.uniform(0.5, 1.0) * CONFLICT_PAUSE_S * 2**attempt)
+                        continue
+                    answer = unavailable_answer(error)
+                    if answer is None:
+                        raise
+                    raise answer from error
             finally:
                 self._release(connection)
-        raise AssertionError("unreachable: the second attempt returns or raises")
 
     def _acquire(self) -> Connection:
+        try:
+            return self._connect()
+        except DBAPIError as error:
+            answer = unavailable_answer(error)
+            if answer is None:
+                raise
+            raise answer from error
+
+    def _connect(self) -> Connection:
         if self._kept_busy or threading.get_ident() != self._owner:
             return self.engine.connect()
         kept = self._kept
         if kept is not None and (
             kept.invalidated
+            or kept.closed
             or (
                 time.monotonic() - self._kept_idle_since >= engine_module.PING_AFTER_IDLE_S
                 and not still_answers(kept)
             )
         ):
-            kept.invalidate()
-            kept.close()
+            # Forgotten before it is replaced: should connecting fail (the server is still
+            # down), the next request must not find the dead connection here again.
+            self._kept = None
+            with contextlib.suppress(Exception):
+                kept.invalidate()
+            with contextlib.suppress(Exception):
+                kept.close()
             kept = None
         if kept is None:
             kept = self._kept = self.engine.connect()

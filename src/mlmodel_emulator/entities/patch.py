@@ -79,7 +79,7 @@ def _check_operation(index: int, operation: Any) -> None:
     if not isinstance(operation, dict):
         raise BadRequest(f"{where} must be an object")
     name = operation.get("op")
-    if name not in _OPS:
+    if not isinstance(name, str) or name not in _OPS:
         raise BadRequest(f"{where} has op {name!r}; expected one of {sorted(_OPS)}")
     pointers = ["path", "from"] if name in _NEEDS_FROM else ["path"]
     for member in pointers:

@@ -21,6 +21,7 @@ from starlette.background import BackgroundTask
 
 from mlmodel_emulator.common.api import ApiModel
 from mlmodel_emulator.deps import (
+    AuthenticatedRoute,
     ContextAndBody,
     ContextDep,
     RequestContext,
@@ -195,7 +196,7 @@ def build_router(spec: Routes, router: APIRouter | None = None) -> APIRouter:
     there answers 405 with Allow: GET). Routes already on `router` are matched first."""
     kind = spec.kind
     if router is None:
-        router = APIRouter(prefix=kind.collection, tags=[spec.tag])
+        router = APIRouter(prefix=kind.collection, tags=[spec.tag], route_class=AuthenticatedRoute)
     one = {200: {"model": spec.entity_model}, **spec.errors}
     label = spec.label
 

@@ -8,7 +8,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Path
 from fastapi.responses import Response
 
-from mlmodel_emulator.deps import ContextDep, now_ms
+from mlmodel_emulator.deps import AuthenticatedRoute, ContextDep, now_ms
 from mlmodel_emulator.jobs import service
 from mlmodel_emulator.jobs.schemas import Job
 from mlmodel_emulator.mlmodel_services.schemas import ErrorMessage
@@ -18,7 +18,7 @@ ERRORS: dict[int | str, dict[str, Any]] = {
     status: {"model": ErrorMessage} for status in (400, 401, 404)
 }
 
-router = APIRouter(prefix="/v1/jobs", tags=["jobs"])
+router = APIRouter(prefix="/v1/jobs", tags=["jobs"], route_class=AuthenticatedRoute)
 
 
 @router.get("/{jobId}", response_model=None, responses={200: {"model": Job}, **ERRORS})

@@ -8,7 +8,7 @@ from fastapi import APIRouter
 from fastapi.responses import Response
 from sqlalchemy import ColumnElement, Connection, false
 
-from mlmodel_emulator.deps import ContextDep
+from mlmodel_emulator.deps import AuthenticatedRoute, ContextDep
 from mlmodel_emulator.entities import core
 from mlmodel_emulator.entities.kind import SOFT_DELETED, Children
 from mlmodel_emulator.entities.router import ListFilter, Routes, build_router, caller_of
@@ -63,7 +63,7 @@ ROUTES = Routes(
     ),
 )
 
-router = APIRouter(prefix=MLMODELS.collection, tags=[ROUTES.tag])
+router = APIRouter(prefix=MLMODELS.collection, tags=[ROUTES.tag], route_class=AuthenticatedRoute)
 
 
 # Before the routes with an {id}, which would take "deleteStale" for one.
