@@ -191,6 +191,8 @@ def sample_env_value(field_name: str) -> str:
         return str((field.default or 0) + 1)
     if kind is Path:
         return "/sample/dir"
+    if field_name == "database_url":
+        return "sqlite:////sample/dir/sample.db"
     if kind in (str, SecretStr):
         return f"sample-{field_name}"
     raise AssertionError(f"give a sample value for {field_name}: {kind}")
