@@ -30,7 +30,10 @@ logger = logging.getLogger(__name__)
 HERE = Path(__file__).parent
 REGISTRY_SCRIPT = HERE / "mlflow_registry.py"
 READER_SCRIPT = HERE / "mlflow_reader.py"
-SERVICE = "compat_mlflow"
+# A name holding a dot: every FQN the workflow builds and sends (the service read, each
+# model's, the deleteStale scope) has to quote it, as OpenMetadata's quoteName does.
+SERVICE = "compat.mlflow"
+SERVICE_FQN = '"compat.mlflow"'
 # The model the third run leaves out.
 FILTERED = "fraud-ridge"
 SCRIPT_TIMEOUT_S = 300.0
@@ -72,7 +75,7 @@ def mlflow_registry(
 
 def model_fqn(name: str) -> str:
     """FullyQualifiedName.build(service, name): a part holding a dot is quoted."""
-    return f'{SERVICE}."{name}"' if "." in name else f"{SERVICE}.{name}"
+    return f'{SERVICE_FQN}."{name}"' if "." in name else f"{SERVICE_FQN}.{name}"
 
 
 def workflow_config(
@@ -116,12 +119,14 @@ class Runs:
     workdir: Path
     admin_token: str
     figures: list[dict[str, Any]] = field(default_factory=list)
+    # What the last read found: the state before the next run.
+    last: dict[str, Any] = field(default_factory=lambda: {"models": {}, "live": []})
 
     def ingest(self, label: str, config: dict[str, Any]) -> dict[str, Any]:
         """One workflow run; it must end well, with no error and no warning."""
         config_path = self.workdir / f"{label}.yaml"
         config_path.write_text(yaml.safe_dump(config, sort_keys=False))
-        before = self.read()
+        before = self.last
         started = time.monotonic()
         completed = subprocess.run(
             [str(self.client_python.parent / "metadata"), "ingest", "-c", str(config_path)],
@@ -143,7 +148,7 @@ class Runs:
             ("Errors", 0),
             ("Warnings", 0),
         }, context
-        after = self.read()
+        after = self.last = self.read()
         self.figures.append(
             {
                 "run": label,
