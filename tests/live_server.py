@@ -176,3 +176,10 @@ def _stop(process: subprocess.Popen[bytes]) -> None:
         # Reap any worker the server left behind in its own session.
         with contextlib.suppress(ProcessLookupError):
             os.killpg(process.pid, signal.SIGKILL)
+
+
+def stop_process_group(process: subprocess.Popen[bytes]) -> None:
+    """Stop a process started in its own session, then whatever it left in its group."""
+    _stop(process)
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(process.pid, signal.SIGKILL)

@@ -543,3 +543,19 @@ def test_env_example_is_entirely_commented_out() -> None:
     lines = (REPO_ROOT / ".env.example").read_text().splitlines()
 
     assert [line for line in lines if line.strip() and not line.startswith("#")] == []
+
+
+def test_package_data_ships_every_data_file_of_the_package() -> None:
+    """A file the package reads besides its modules (importlib.resources) goes into a wheel
+    only when pyproject's package-data names it."""
+    pyproject = tomllib.loads((REPO_ROOT / "pyproject.toml").read_text())
+    patterns = pyproject["tool"]["setuptools"]["package-data"]["mlmodel_emulator"]
+    package = REPO_ROOT / "src" / "mlmodel_emulator"
+    data_files = sorted(
+        path.relative_to(package).as_posix()
+        for path in package.rglob("*")
+        if path.is_file() and path.suffix not in {".py", ".pyc", ".typed"}
+    )
+
+    assert data_files == ["test_connections/definitions.json"]
+    assert all(any(fnmatchcase(name, pattern) for pattern in patterns) for name in data_files)

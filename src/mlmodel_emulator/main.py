@@ -34,6 +34,7 @@ from mlmodel_emulator.limits import BodySizeLimit
 from mlmodel_emulator.mlmodel_services.router import router as mlmodel_services_router
 from mlmodel_emulator.mlmodels.router import router as mlmodels_router
 from mlmodel_emulator.system.router import router as system_router
+from mlmodel_emulator.test_connections.router import router as test_connections_router
 
 API_PREFIX = "/api"
 # How long a starting process waits for its database before it gives up.
@@ -109,6 +110,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         mlmodel_services_router,
         mlmodels_router,
         system_router,
+        test_connections_router,
         users_router,
         teams_router,
         domains_router,

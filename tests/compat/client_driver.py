@@ -40,6 +40,9 @@ from metadata.generated.schema.entity.services.connections.mlmodel.sklearnConnec
 from metadata.generated.schema.entity.services.connections.serviceConnection import (
     ServiceConnection,
 )
+from metadata.generated.schema.entity.services.connections.testConnectionDefinition import (
+    TestConnectionDefinition,
+)
 from metadata.generated.schema.entity.services.mlmodelService import (
     MlModelConnection,
     MlModelService,
@@ -63,6 +66,7 @@ from metadata.generated.schema.type.entityHistory import EntityVersionHistory
 from metadata.generated.schema.type.entityReference import EntityReference
 from metadata.generated.schema.type.entityReferenceList import EntityReferenceList
 from metadata.generated.schema.type.tagLabel import LabelType, State, TagLabel, TagSource
+from metadata.ingestion.connections.test_connections import test_connection_steps
 from metadata.ingestion.ometa.client import APIError
 from metadata.ingestion.ometa.mixins.patch_mixin_utils import PatchOperation
 from metadata.ingestion.ometa.ometa_api import OpenMetadata
@@ -103,6 +107,9 @@ BACKGROUND = "compat-background"
 SDK_NAME = "mlflow_svc"
 # EntityRepository's text for a stale If-Match (PreconditionFailedException).
 STALE_ENTITY = "The entity has been modified by another user. Please refresh and retry."
+
+# The service types OpenMetadata has test connection definitions for, in name order.
+TEST_CONNECTION_TYPES = ("Mlflow", "SageMaker", "VertexAI")
 
 # The server's report on a background job (delete_async, restore_async), read with plain
 # requests: the client has no method for it.
@@ -1001,6 +1008,43 @@ def step_list_services(ctx: Context) -> None:
     expect_equal(names(services), names(everything.entities)[:10], "names")
 
 
+def step_test_connection_definitions(ctx: Context) -> None:
+    """Each ML model service type's definition parses into the client's model, by name, by
+    id and in a list; a type OpenMetadata defines none for is None."""
+    om = ctx.client
+    listed = om.list_entities(TestConnectionDefinition, limit=10)
+    expect_equal([d.name.root for d in listed.entities], list(TEST_CONNECTION_TYPES), "names")
+    expect_equal(listed.total, len(TEST_CONNECTION_TYPES), "total")
+    for service_type in TEST_CONNECTION_TYPES:
+        fqn = f"{service_type}.testConnectionDefinition"
+        by_name = om.get_by_name(TestConnectionDefinition, fqn)
+        check(by_name is not None, f"get_by_name({fqn!r}) returned None")
+        assert by_name is not None
+        expect_equal(by_name.fullyQualifiedName and by_name.fullyQualifiedName.root, fqn, "FQN")
+        expect_equal([step.name for step in by_name.steps], ["GetModels"], f"{fqn} steps")
+        expect_equal(by_name.steps[0].mandatory, True, f"{fqn} GetModels mandatory")
+        by_id = om.get_by_id(TestConnectionDefinition, by_name.id)
+        expect_equal(dump(by_id), dump(by_name), f"{fqn} by id")
+    sagemaker = om.get_by_name(TestConnectionDefinition, "SageMaker.testConnectionDefinition")
+    assert sagemaker is not None
+    expect_equal(sagemaker.steps[0].shortCircuit, True, "SageMaker shortCircuit")
+    missing = om.get_by_name(TestConnectionDefinition, "Sklearn.testConnectionDefinition")
+    expect_equal(missing, None, "Sklearn definition")
+
+
+def step_test_connection_steps(ctx: Context) -> None:
+    """The ingestion framework's test_connection_steps runs Mlflow's steps from the server's
+    definition, as a workflow does before it ingests."""
+    ran: list[str] = []
+    result = test_connection_steps(
+        metadata=ctx.bot_client(),
+        service_type=MlModelServiceType.Mlflow.value,
+        test_fn={"GetModels": lambda: ran.append("GetModels")},
+    )
+    expect_equal(ran, ["GetModels"], "steps run")
+    expect_equal([(s.name, s.passed) for s in result.steps], [("GetModels", True)], "result")
+
+
 def workflow_source(name: str) -> WorkflowSource:
     """The ``source`` of an Mlflow metadata ingestion workflow."""
     return WorkflowSource(
@@ -1734,6 +1778,8 @@ STEPS: list[tuple[str, Callable[[Context], str | None]]] = [
     ("patch_sagemaker_keeps_secret", step_patch_keeps_secret),
     ("put_masked_secret_keeps_secret", step_put_masked_secret),
     ("list_services", step_list_services),
+    ("test_connection_definitions", step_test_connection_definitions),
+    ("test_connection_steps", step_test_connection_steps),
     ("delete_async", step_delete_async),
     ("restore_async", step_restore_async),
     ("delete_async_hard", step_delete_async_hard),

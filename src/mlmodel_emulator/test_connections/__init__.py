@@ -1,0 +1,1 @@
+"""Test connection definitions: what OpenMetadata asks a connection test to run."""
