@@ -11,6 +11,7 @@ from alembic.migration import MigrationContext
 from sqlalchemy import inspect
 
 # Imported for their side effect: they register the tables on the metadata.
+import mlmodel_emulator.admin.models
 import mlmodel_emulator.governance.models
 import mlmodel_emulator.jobs.models
 import mlmodel_emulator.mlmodel_services.models
@@ -36,6 +37,8 @@ TABLES = {
     "mlmodel",
     "mlmodel_version",
     "mlmodel_domain",
+    "emulator_fault",
+    "emulator_journal",
 }
 
 
