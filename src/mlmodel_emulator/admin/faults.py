@@ -211,9 +211,9 @@ class FaultRules:
     """One process's view of the live rules, read again at most every `refresh_s`."""
 
     def __init__(
-        self, refresh_s: float = REFRESH_S, draw: Callable[[], float] = random.random
+        self, refresh_s: float | None = None, draw: Callable[[], float] = random.random
     ) -> None:
-        self._refresh_s = refresh_s
+        self._refresh_s = REFRESH_S if refresh_s is None else refresh_s
         self._draw = draw
         self._rules: list[Rule] = []
         self._loaded_at = float("-inf")
