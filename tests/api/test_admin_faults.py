@@ -299,25 +299,37 @@ def test_clear_faults_and_reset_remove_every_rule(
     assert _statuses(client, auth_headers, 1) == [200]
 
 
+ANY = "/api/*"
+
+
 @pytest.mark.parametrize(
     ("rule", "message"),
     [
         ({"status": 500}, "[query param path must not be null]"),
-        ({"path": "/api/*"}, "A fault needs a status, a delayMs, or both"),
-        ({"path": "/api/*", "delayMs": 5, "message": "m"}, "A fault's message needs a status"),
+        ({"path": ANY}, "A fault needs a status, a delayMs, or both"),
+        ({"path": ANY, "delayMs": 5, "message": "m"}, "A fault's message needs a status"),
         (
             {"path": "api/*", "status": 500},
             "A fault's path is a glob on the request path: it starts with / or *",
         ),
-        ({"path": "/api/*", "status": 302}, "[query param status must be greater than or equal to 400]"),
-        ({"path": "/api/*", "status": 600}, "[query param status must be less than or equal to 599]"),
-        ({"path": "/api/*", "status": 500, "times": 0}, "[query param times must be greater than or equal to 1]"),
-        ({"path": "/api/*", "delayMs": -1}, "[query param delayMs must be greater than or equal to 0]"),
-        ({"path": "/api/*", "status": 500, "probability": 1.5}, "[query param probability must be less than or equal to 1.0]"),
-        ({"path": "/api/*", "status": 500, "when": "now"}, "[query param when is not a recognized field]"),
-        ({"path": "/api/*", "status": "soon"}, "[query param status must be an integer]"),
+        ({"path": ANY, "status": 302}, "[query param status must be greater than or equal to 400]"),
+        ({"path": ANY, "status": 600}, "[query param status must be less than or equal to 599]"),
+        ({"path": ANY, "status": "soon"}, "[query param status must be an integer]"),
+        (
+            {"path": ANY, "status": 500, "times": 0},
+            "[query param times must be greater than or equal to 1]",
+        ),
+        ({"path": ANY, "delayMs": -1}, "[query param delayMs must be greater than or equal to 0]"),
+        (
+            {"path": ANY, "status": 500, "probability": 1.5},
+            "[query param probability must be less than or equal to 1.0]",
+        ),
+        (
+            {"path": ANY, "status": 500, "when": "now"},
+            "[query param when is not a recognized field]",
+        ),
     ],
-)  # fmt: skip
+)
 def test_add_fault_refuses_a_bad_rule_with_400(
     make_client: Any, auth_headers: dict[str, str], rule: dict[str, Any], message: str
 ) -> None:
