@@ -33,6 +33,10 @@ def upgrade() -> None:
         sa.Column("remaining", sa.Integer(), nullable=True),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_emulator_fault")),
     )
+    # Written on every request: on PostgreSQL an unlogged table, whose commits wait for no
+    # WAL flush (about 3 ms a request here). A crash empties it; a journal of the latest
+    # requests can afford that.
+    unlogged = ["UNLOGGED"] if op.get_bind().dialect.name == "postgresql" else []
     op.create_table(
         "emulator_journal",
         sa.Column("id", ROW_ID, autoincrement=True, nullable=False),
@@ -45,6 +49,7 @@ def upgrade() -> None:
         sa.Column("duration_us", sa.BigInteger(), nullable=False),
         sa.Column("pid", sa.Integer(), nullable=False),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_emulator_journal")),
+        prefixes=unlogged,
     )
 
 

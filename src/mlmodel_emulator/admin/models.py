@@ -29,7 +29,7 @@ class FaultRecord(Base):
 
 
 class JournalRecord(Base):
-    """One request as it was answered."""
+    """One request as it was answered (an UNLOGGED table on PostgreSQL: see its migration)."""
 
     __tablename__ = "emulator_journal"
 
