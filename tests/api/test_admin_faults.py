@@ -10,6 +10,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from mlmodel_emulator.admin import faults
+from mlmodel_emulator.admin.middleware import AdminMiddleware
 from mlmodel_emulator.config import Settings
 from mlmodel_emulator.main import create_app
 from tests.factories import SERVICES_URL, create_request
@@ -43,6 +44,15 @@ def test_faults_are_not_served_unless_enabled(
 
     assert response.status_code == 404
     assert response.json()["code"] == 404
+
+
+def test_admin_api_off_leaves_requests_untouched(settings: Settings) -> None:
+    # Nothing to pay per request: the middleware is not in the stack at all.
+    off = create_app(settings)
+    on = create_app(settings.model_copy(update={"admin_api": True}))
+
+    assert AdminMiddleware not in [middleware.cls for middleware in off.user_middleware]
+    assert AdminMiddleware in [middleware.cls for middleware in on.user_middleware]
 
 
 def test_add_fault_answers_matching_requests_with_the_error(
