@@ -102,6 +102,18 @@ def test_add_fault_without_a_message_answers_the_reason_phrase(
     assert response.json() == {"code": 429, "message": "Too Many Requests"}
 
 
+def test_add_fault_of_a_status_without_a_phrase_answers_a_fallback(
+    make_client: Any, auth_headers: dict[str, str]
+) -> None:
+    client = make_client(admin_api=True)
+    _add(client, auth_headers, path=VERSION_URL, status=599)
+
+    response = client.get(VERSION_URL)
+
+    assert response.status_code == 599
+    assert response.json() == {"code": 599, "message": "Injected fault"}
+
+
 def test_add_fault_of_an_auth_status_carries_openmetadata_header(
     make_client: Any, auth_headers: dict[str, str]
 ) -> None:

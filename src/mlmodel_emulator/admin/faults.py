@@ -39,6 +39,9 @@ REFRESH_S = 0.05
 MAX_DELAY_MS = 600_000
 MAX_TIMES = 2_147_483_647
 
+# The default message of each status; a status HTTP names no phrase for gets the fallback.
+_PHRASES: dict[int | None, str] = {status.value: status.phrase for status in HTTPStatus}
+
 Method = Literal["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
 Doc = dict[str, Any]
 
@@ -196,7 +199,7 @@ class Rule:
             method=doc.get("method"),
             path=re.compile(fnmatch.translate(doc["path"])),
             status=status,
-            message=doc.get("message") or (HTTPStatus(status).phrase if status else ""),
+            message=doc.get("message") or _PHRASES.get(status, "Injected fault"),
             delay_s=doc.get("delayMs", 0) / 1000,
             probability=doc.get("probability"),
         )
