@@ -28,6 +28,7 @@ from sqlalchemy import Connection, Table, bindparam, delete, insert, or_, select
 
 from mlmodel_emulator.admin.access import AdminDep
 from mlmodel_emulator.admin.models import FaultRecord
+from mlmodel_emulator.admin.router import PREFIX
 from mlmodel_emulator.common.api import ApiModel, ResponseModel
 from mlmodel_emulator.db.session import Database
 from mlmodel_emulator.errors import BadRequest, EntityNotFound
@@ -248,7 +249,7 @@ ERRORS: dict[int | str, dict[str, Any]] = {
     status: {"model": ErrorMessage} for status in (400, 401, 403)
 }
 
-router = APIRouter(prefix="/__emulator/faults", tags=["emulator"])
+router = APIRouter(prefix=PREFIX + "/faults", tags=["emulator"])
 
 
 @router.post("", status_code=201, response_model=FaultRule, responses=ERRORS)

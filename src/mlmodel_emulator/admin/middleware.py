@@ -15,12 +15,13 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from mlmodel_emulator.admin import journal
 from mlmodel_emulator.admin.faults import FaultRules, Rule
+from mlmodel_emulator.admin.router import PREFIX
 from mlmodel_emulator.auth.tokens import TokenVerifier
 from mlmodel_emulator.db.session import Database
 from mlmodel_emulator.errors import Unauthorized, error_response
 
 # The admin routes themselves: never faulted, never journaled.
-ADMIN_PATH = "/api/__emulator"
+ADMIN_PATH = "/api" + PREFIX
 
 
 def _is_admin(path: str) -> bool:
