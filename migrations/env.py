@@ -7,6 +7,7 @@ from logging.config import fileConfig
 from alembic import context
 
 # Imported for their side effect: they register the tables on the metadata.
+import mlmodel_emulator.admin.models
 import mlmodel_emulator.governance.models
 import mlmodel_emulator.jobs.models
 import mlmodel_emulator.mlmodel_services.models

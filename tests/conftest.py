@@ -34,6 +34,8 @@ TABLES_CHILD_FIRST = (
     "domain",
     "classification",
     "job",
+    "emulator_fault",
+    "emulator_journal",
 )
 
 

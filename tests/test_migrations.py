@@ -11,6 +11,7 @@ from alembic.migration import MigrationContext
 from sqlalchemy import inspect
 
 # Imported for their side effect: they register the tables on the metadata.
+import mlmodel_emulator.admin.models
 import mlmodel_emulator.governance.models
 import mlmodel_emulator.jobs.models
 import mlmodel_emulator.mlmodel_services.models
@@ -36,6 +37,8 @@ TABLES = {
     "mlmodel",
     "mlmodel_version",
     "mlmodel_domain",
+    "emulator_fault",
+    "emulator_journal",
 }
 
 
@@ -79,3 +82,19 @@ def test_downgrade_to_base_then_upgrade_again(empty_database, tmp_path):
             assert set(inspect(connection).get_table_names()) == TABLES
     finally:
         engine.dispose()
+
+
+def test_request_journal_is_unlogged_on_postgresql(tmp_path):
+    # Written on every request with the admin API on: no WAL flush at each commit.
+    with fresh_database("postgresql", tmp_path) as url:
+        command.upgrade(alembic_config(Settings(database_url=url, data_dir=tmp_path)), "head")
+        engine = make_engine(url)
+        try:
+            with engine.connect() as connection:
+                persistence = connection.exec_driver_sql(
+                    "SELECT relpersistence FROM pg_class WHERE relname = 'emulator_journal'"
+                ).scalar_one()
+        finally:
+            engine.dispose()
+
+    assert persistence == "u"

@@ -45,6 +45,13 @@ def test_readme_curl_examples_succeed_in_order(tmp_path):
         ("PATCH", 200),
         ("POST", 204),
         ("POST", 204),
+        ("POST", 201),
+        ("GET", 503),
+        ("GET", 200),
+        ("GET", 200),
+        ("GET", 200),
+        ("DELETE", 204),
+        ("DELETE", 204),
     ]
 
     admin_api = {"MLMODEL_EMULATOR_ADMIN_API": "true"}

@@ -129,6 +129,14 @@ class Settings(BaseSettings):
             "test helpers), to admins only. Off by default: they can destroy data."
         ),
     )
+    journal_capacity: int = Field(
+        default=1000,
+        ge=0,
+        description=(
+            "With the admin API: how many of the latest requests the request journal keeps "
+            "(/api/__emulator/journal); 0 records none."
+        ),
+    )
     access_log: bool = Field(
         default=False, description="Log every request (costs about 60 µs per request)."
     )

@@ -12,6 +12,9 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from mlmodel_emulator import __version__
+from mlmodel_emulator.admin.faults import router as faults_router
+from mlmodel_emulator.admin.journal import router as journal_router
+from mlmodel_emulator.admin.middleware import AdminMiddleware
 from mlmodel_emulator.admin.router import router as admin_router
 from mlmodel_emulator.auth.keys import load_signing_keys
 from mlmodel_emulator.auth.secrets import load_cipher
@@ -121,4 +124,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.include_router(router, prefix=API_PREFIX)
     if settings.admin_api:
         app.include_router(admin_router, prefix=API_PREFIX)
+        app.include_router(faults_router, prefix=API_PREFIX)
+        app.include_router(journal_router, prefix=API_PREFIX)
+        # Outside the body size limit: its 413 answers are journaled too.
+        app.add_middleware(
+            AdminMiddleware, state=app.state, journal_capacity=settings.journal_capacity
+        )
     return app

@@ -11,6 +11,7 @@ from enum import StrEnum
 
 from sqlalchemy import Connection, Table
 
+import mlmodel_emulator.admin.models
 import mlmodel_emulator.governance.models
 import mlmodel_emulator.jobs.models
 import mlmodel_emulator.mlmodel_services.models

@@ -1,0 +1,93 @@
+"""Fault rules and the request journal across the worker processes of a real server."""
+
+from __future__ import annotations
+
+import json
+import threading
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.databases import fresh_database
+from tests.live_server import RunningServer, mint_token, run_cli, running_server, server_env
+
+SERVICES_PATH = "/api/v1/services/mlmodelServices"
+ADMIN_PATH = "/api/__emulator"
+CONCURRENT = 8
+# Rounds of concurrent requests sent at most until both workers have answered some.
+MAX_ROUNDS = 25
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def server(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[RunningServer]:
+    data_dir = tmp_path / "data"
+    data_dir.mkdir()
+    with fresh_database(request.param, tmp_path) as database_url:
+        if request.param == "postgresql":
+            run_cli(["migrate"], server_env(data_dir, database_url))
+        admin_api = {"MLMODEL_EMULATOR_ADMIN_API": "true"}
+        with running_server(
+            data_dir, request.param, database_url, workers=2, extra_env=admin_api
+        ) as running:
+            yield running
+
+
+def _send(url: str, token: str, method: str = "GET", body: object | None = None) -> tuple[int, Any]:
+    request = urllib.request.Request(
+        url,
+        data=None if body is None else json.dumps(body).encode(),
+        method=method,
+        headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"},
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=60) as response:
+            return response.status, json.loads(response.read() or b"null")
+    except urllib.error.HTTPError as error:
+        return error.code, json.loads(error.read() or b"null")
+
+
+def _round(url: str, token: str) -> list[int]:
+    """CONCURRENT requests at once, one thread and connection each, released together."""
+    statuses = [0] * CONCURRENT
+    barrier = threading.Barrier(CONCURRENT)
+
+    def send(index: int) -> None:
+        barrier.wait()
+        statuses[index] = _send(url, token)[0]
+
+    threads = [threading.Thread(target=send, args=(i,)) for i in range(CONCURRENT)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return statuses
+
+
+def test_times_rule_fires_exactly_that_often_across_workers_and_journal_sees_both(server):
+    token = mint_token("admin", server.env)
+    admin = server.base_url + ADMIN_PATH
+    rule = {"method": "GET", "path": SERVICES_PATH, "status": 503, "times": 3}
+    status, added = _send(admin + "/faults", token, "POST", rule)
+    assert status == 201, (added, server.log_tail())
+
+    statuses: list[int] = []
+    pids: set[int] = set()
+    for _ in range(MAX_ROUNDS):
+        statuses += _round(server.base_url + SERVICES_PATH, token)
+        _, found = _send(admin + "/journal?limit=1000", token)
+        pids = {entry["pid"] for entry in found["data"]}
+        if len(pids) == 2:
+            break
+
+    assert len(pids) == 2, server.log_tail()
+    assert sorted(statuses) == [200] * (len(statuses) - 3) + [503] * 3, server.log_tail()
+    _, rules = _send(admin + "/faults", token)
+    assert [(r["id"], r["fired"], r["remaining"]) for r in rules["data"]] == [(added["id"], 3, 0)]
+    _, journaled = _send(f"{admin}/journal/count?path={SERVICES_PATH}&status=503", token)
+    assert journaled == {"count": 3}
+    _, journaled = _send(f"{admin}/journal/count?path={SERVICES_PATH}&caller=admin", token)
+    assert journaled == {"count": len(statuses)}
