@@ -493,3 +493,14 @@ def test_an_invalid_token_is_a_401_before_a_malformed_body(client: TestClient) -
     )
 
     _assert_401(response, INVALID_TOKEN)
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "/api/v1/services/testConnectionDefinitions?limit=abc",
+        "/api/v1/services/testConnectionDefinitions/not-a-uuid",
+    ],
+)
+def test_no_token_is_a_401_on_test_connection_definitions(client: TestClient, url: str) -> None:
+    _assert_401(client.get(url), TOKEN_NOT_PRESENT)

@@ -31,6 +31,7 @@ from mlmodel_emulator.admin.models import FaultRecord
 from mlmodel_emulator.admin.router import PREFIX
 from mlmodel_emulator.common.api import ApiModel, ResponseModel
 from mlmodel_emulator.db.session import Database
+from mlmodel_emulator.deps import AuthenticatedRoute
 from mlmodel_emulator.errors import BadRequest, EntityNotFound
 from mlmodel_emulator.mlmodel_services.schemas import ErrorMessage
 from mlmodel_emulator.responses import json_response
@@ -249,7 +250,7 @@ ERRORS: dict[int | str, dict[str, Any]] = {
     status: {"model": ErrorMessage} for status in (400, 401, 403)
 }
 
-router = APIRouter(prefix=PREFIX + "/faults", tags=["emulator"])
+router = APIRouter(prefix=PREFIX + "/faults", tags=["emulator"], route_class=AuthenticatedRoute)
 
 
 @router.post("", status_code=201, response_model=FaultRule, responses=ERRORS)

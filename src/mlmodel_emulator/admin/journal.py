@@ -31,6 +31,7 @@ from mlmodel_emulator.admin.access import AdminDep
 from mlmodel_emulator.admin.models import JournalRecord
 from mlmodel_emulator.admin.router import PREFIX
 from mlmodel_emulator.common.api import ResponseModel
+from mlmodel_emulator.deps import AuthenticatedRoute
 from mlmodel_emulator.mlmodel_services.schemas import ErrorMessage
 from mlmodel_emulator.responses import json_response
 
@@ -157,7 +158,7 @@ ERRORS: dict[int | str, dict[str, Any]] = {
     status: {"model": ErrorMessage} for status in (400, 401, 403)
 }
 
-router = APIRouter(prefix=PREFIX + "/journal", tags=["emulator"])
+router = APIRouter(prefix=PREFIX + "/journal", tags=["emulator"], route_class=AuthenticatedRoute)
 
 
 def journal_query(

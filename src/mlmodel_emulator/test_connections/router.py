@@ -10,7 +10,7 @@ from fastapi import APIRouter
 from fastapi.responses import Response
 from sqlalchemy import Connection
 
-from mlmodel_emulator.deps import ContextDep
+from mlmodel_emulator.deps import AuthenticatedRoute, ContextDep
 from mlmodel_emulator.entities.kind import Caller
 from mlmodel_emulator.entities.router import (
     FieldsQuery,
@@ -35,7 +35,9 @@ MANY: dict[int | str, dict[str, Any]] = {200: {"model": TestConnectionDefinition
 
 T = TypeVar("T")
 
-router = APIRouter(prefix=catalog.COLLECTION, tags=["testConnectionDefinitions"])
+router = APIRouter(
+    prefix=catalog.COLLECTION, tags=["testConnectionDefinitions"], route_class=AuthenticatedRoute
+)
 
 
 def _as_reader(connection: Connection, caller: Caller, read: Callable[[], T]) -> T:
