@@ -45,6 +45,7 @@ def test_readme_curl_examples_succeed_in_order(tmp_path):
         ("PATCH", 200),
         ("POST", 204),
         ("POST", 204),
+        ("POST", 200),
     ]
 
     admin_api = {"MLMODEL_EMULATOR_ADMIN_API": "true"}

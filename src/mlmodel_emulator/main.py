@@ -11,6 +11,7 @@ from fastapi import FastAPI
 
 from mlmodel_emulator import __version__
 from mlmodel_emulator.admin.router import router as admin_router
+from mlmodel_emulator.admin.state_router import router as admin_state_router
 from mlmodel_emulator.auth.keys import load_signing_keys
 from mlmodel_emulator.auth.secrets import load_cipher
 from mlmodel_emulator.auth.tokens import TokenVerifier
@@ -96,4 +97,5 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.include_router(router, prefix=API_PREFIX)
     if settings.admin_api:
         app.include_router(admin_router, prefix=API_PREFIX)
+        app.include_router(admin_state_router, prefix=API_PREFIX)
     return app
