@@ -106,6 +106,14 @@ class Settings(BaseSettings):
             "missing. A malformed file stops the startup."
         ),
     )
+    seed_services: Path | None = Field(
+        default=None,
+        description=(
+            "A YAML or JSON file, or a folder of such files, of ML model service create "
+            "requests (one, a list, or a mapping of mlmodelServices and mlmodels lists), "
+            "created at startup when missing. A malformed file stops the startup."
+        ),
+    )
     patch_session_seconds: int = Field(
         default=600,
         ge=0,

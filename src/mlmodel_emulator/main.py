@@ -31,6 +31,7 @@ from mlmodel_emulator.governance.seed import seed
 from mlmodel_emulator.jobs.router import router as jobs_router
 from mlmodel_emulator.limits import BodySizeLimit
 from mlmodel_emulator.mlmodel_services.router import router as mlmodel_services_router
+from mlmodel_emulator.mlmodel_services.seed import seed_services
 from mlmodel_emulator.mlmodels.router import router as mlmodels_router
 from mlmodel_emulator.system.router import router as system_router
 
@@ -62,6 +63,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.database = Database(make_engine(settings.sqlalchemy_url))
         try:
             seed(app.state.database, settings, now_ms=time.time_ns() // 1_000_000)
+            seed_services(
+                app.state.database,
+                settings,
+                app.state.cipher,
+                now_ms=time.time_ns() // 1_000_000,
+            )
             _freeze_startup_objects()
             yield
         finally:

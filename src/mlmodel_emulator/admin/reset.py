@@ -15,11 +15,13 @@ import mlmodel_emulator.governance.models
 import mlmodel_emulator.jobs.models
 import mlmodel_emulator.mlmodel_services.models
 import mlmodel_emulator.mlmodels.models  # noqa: F401  (their tables join the metadata)
+from mlmodel_emulator.auth.secrets import SecretCipher, load_cipher
 from mlmodel_emulator.config import Settings
 from mlmodel_emulator.db.base import Base
 from mlmodel_emulator.db.session import Database
 from mlmodel_emulator.entities.permissions import UserCache
 from mlmodel_emulator.governance.seed import seed
+from mlmodel_emulator.mlmodel_services.seed import seed_services
 
 
 class Scope(StrEnum):
@@ -44,11 +46,19 @@ def _clear(connection: Connection, scope: Scope) -> None:
 
 
 def reset(
-    database: Database, settings: Settings, users: UserCache | None, scope: Scope = Scope.ALL
+    database: Database,
+    settings: Settings,
+    users: UserCache | None,
+    scope: Scope = Scope.ALL,
+    *,
+    cipher: SecretCipher | None = None,
 ) -> None:
-    """Empty what `scope` names; after a full reset the built-ins and bootstrap file return."""
+    """Empty what `scope` names; then what the start creates returns: the built-ins and
+    the bootstrap file after a full reset, the seeded services after either."""
     database.write(_clear, scope)
     if users is not None:
         users.clear()
+    now_ms = time.time_ns() // 1_000_000
     if scope is Scope.ALL:
-        seed(database, settings, now_ms=time.time_ns() // 1_000_000)
+        seed(database, settings, now_ms=now_ms)
+    seed_services(database, settings, cipher or load_cipher(settings), now_ms=now_ms)

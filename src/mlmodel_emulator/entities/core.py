@@ -218,10 +218,21 @@ def create(connection: Connection, kind: Kind[Any], request: BaseModel, *, calle
     """POST: a new entity, or 409 when the name is taken (a soft-deleted one included)."""
     actor = caller.actor(connection)
     authorize(connection, kind, actor, [Operation.Create], None)
+    doc = create_if_missing(connection, kind, request, caller=caller)
+    if doc is None:
+        raise EntityAlreadyExists()
+    return doc
+
+
+def create_if_missing(
+    connection: Connection, kind: Kind[Any], request: BaseModel, *, caller: Caller
+) -> Doc | None:
+    """A new entity as POST makes it, or None when its name is taken; who may is not asked
+    (the caller's, as for the operator's seed files read at start)."""
     prepared = _prepare(connection, kind, request, caller)
     doc = kind.seal(new_doc(kind, prepared, caller), caller.cipher)
     if not _insert(connection, kind, doc, prepared):
-        raise EntityAlreadyExists()
+        return None
     return doc
 
 

@@ -177,21 +177,23 @@ _SECTIONS: Final[Mapping[str, tuple[type[ApiModel], str | None]]] = {
 }
 
 
-def _parse(path: Path) -> Any:
+SUFFIXES: Final = (".yaml", ".yml", ".json")
+
+
+def read_file(path: Path, what: str, error: type[Exception]) -> Any:
+    """The content of a YAML or JSON file, by its suffix; `error` names `what` and the file."""
     suffix = path.suffix.lower()
-    if suffix not in (".yaml", ".yml", ".json"):
-        raise BootstrapError(
-            f"Bootstrap file {path} must end in .yaml, .yml or .json, to say how to read it"
-        )
+    if suffix not in SUFFIXES:
+        raise error(f"{what} {path} must end in .yaml, .yml or .json, to say how to read it")
     try:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
-        raise BootstrapError(f"Bootstrap file {path} cannot be read: {exc}") from None
+        raise error(f"{what} {path} cannot be read: {exc}") from None
     language = "JSON" if suffix == ".json" else "YAML"
     try:
         return json.loads(text) if language == "JSON" else yaml.safe_load(text)
     except (yaml.YAMLError, ValueError) as exc:
-        raise BootstrapError(f"Bootstrap file {path} is not valid {language}: {exc}") from None
+        raise error(f"{what} {path} is not valid {language}: {exc}") from None
 
 
 def load_bootstrap(path: Path) -> Bootstrap:
@@ -199,7 +201,7 @@ def load_bootstrap(path: Path) -> Bootstrap:
 
     In `teams[].users` and `users[].teams`, names may stand for ids.
     """
-    data = _parse(path)
+    data = read_file(path, "Bootstrap file", BootstrapError)
     if data is None:
         return Bootstrap(path=path)
     if not isinstance(data, dict):
