@@ -192,3 +192,15 @@ def test_export_without_a_database_stops_and_creates_none(tmp_path: Path) -> Non
     assert str(exited.value) == f"Cannot export: there is no database at {tmp_path / 'first.db'}"
     assert not (tmp_path / "first.db").exists()
     assert not (tmp_path / "state.json").exists()
+
+
+def test_serve_with_an_id_seed_refuses_several_workers(
+    monkeypatch: pytest.MonkeyPatch, no_server: list[list[str]]
+) -> None:
+    monkeypatch.setenv("MLMODEL_EMULATOR_ID_SEED", "42")
+
+    with pytest.raises(SystemExit) as exited:
+        main(["serve", "--workers", "2"])
+
+    assert str(exited.value) == "MLMODEL_EMULATOR_ID_SEED needs one worker process (--workers 1)"
+    assert no_server == []

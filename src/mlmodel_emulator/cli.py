@@ -107,6 +107,9 @@ def _export(args: argparse.Namespace, settings: Settings) -> None:
 def _serve(args: argparse.Namespace, settings: Settings) -> None:
     import uvicorn
 
+    if settings.id_seed is not None and args.workers > 1:
+        # Each worker would run the same sequence and give one id to two entities.
+        raise SystemExit("MLMODEL_EMULATOR_ID_SEED needs one worker process (--workers 1)")
     if settings.is_sqlite:
         migrate(settings)
     # Keys are made here once, before any worker starts.

@@ -129,6 +129,14 @@ class Settings(BaseSettings):
             "test helpers), to admins only. Off by default: they can destroy data."
         ),
     )
+    id_seed: int | None = Field(
+        default=None,
+        description=(
+            "Give new entities, jobs and events ids from a generator seeded with this "
+            "number, the same ids for the same requests at every start; for tests, with one "
+            "worker process. Default: random ids (uuid4)."
+        ),
+    )
     access_log: bool = Field(
         default=False, description="Log every request (costs about 60 µs per request)."
     )

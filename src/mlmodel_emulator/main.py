@@ -11,10 +11,12 @@ from fastapi import FastAPI
 
 from mlmodel_emulator import __version__
 from mlmodel_emulator.admin.router import router as admin_router
+from mlmodel_emulator.admin.snapshot import stored_ids
 from mlmodel_emulator.admin.state_router import router as admin_state_router
 from mlmodel_emulator.auth.keys import load_signing_keys
 from mlmodel_emulator.auth.secrets import load_cipher
 from mlmodel_emulator.auth.tokens import TokenVerifier
+from mlmodel_emulator.clock import Clock, Ids
 from mlmodel_emulator.config import Settings
 from mlmodel_emulator.db.engine import make_engine
 from mlmodel_emulator.db.session import Database
@@ -61,14 +63,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.verifier = TokenVerifier(app.state.keys, settings.jwt_issuer)
         app.state.users = UserCache()
         app.state.database = Database(make_engine(settings.sqlalchemy_url))
+        database, clock, ids = app.state.database, app.state.clock, app.state.ids
         try:
-            seed(app.state.database, settings, now_ms=time.time_ns() // 1_000_000)
-            seed_services(
-                app.state.database,
-                settings,
-                app.state.cipher,
-                now_ms=time.time_ns() // 1_000_000,
-            )
+            if ids.seeded:
+                ids.restart(database.read(stored_ids))
+            seed(database, settings, now_ms=clock.now_ms(), ids=ids)
+            seed_services(database, settings, app.state.cipher, now_ms=clock.now_ms(), ids=ids)
             _freeze_startup_objects()
             yield
         finally:
@@ -83,6 +83,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.add_middleware(BodySizeLimit, max_body_bytes=settings.max_body_bytes)
     app.state.settings = settings
+    app.state.clock = Clock()
+    app.state.ids = Ids(settings.id_seed)
     app.state.revision = __version__
     app.state.started_at = time.time_ns() // 1_000_000
     register_exception_handlers(app)

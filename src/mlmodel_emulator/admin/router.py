@@ -34,5 +34,13 @@ async def reset_state(
     ] = Scope.ALL,
 ) -> Response:
     """Empty the stored state without a restart or a migration."""
-    reset(ctx.database, ctx.settings, ctx.users, scope, cipher=ctx.cipher)
+    reset(
+        ctx.database,
+        ctx.settings,
+        ctx.users,
+        scope,
+        cipher=ctx.cipher,
+        clock=ctx.clock,
+        ids=ctx.ids,
+    )
     return Response(status_code=204)

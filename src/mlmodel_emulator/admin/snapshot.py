@@ -20,6 +20,7 @@ import mlmodel_emulator.mlmodel_services.models
 import mlmodel_emulator.mlmodels.models  # noqa: F401  (their tables join the metadata)
 from mlmodel_emulator import __version__
 from mlmodel_emulator.auth.secrets import PREFIX, SecretCipher
+from mlmodel_emulator.clock import RANDOM_IDS, Ids
 from mlmodel_emulator.common.api import storable_problem
 from mlmodel_emulator.db.base import Base
 from mlmodel_emulator.db.session import Database
@@ -223,10 +224,28 @@ def export(database: Database, *, now_ms: int) -> Doc:
 
 
 def replace(
-    database: Database, document: Any, *, cipher: SecretCipher, users: UserCache | None
+    database: Database,
+    document: Any,
+    *,
+    cipher: SecretCipher,
+    users: UserCache | None,
+    ids: Ids = RANDOM_IDS,
 ) -> dict[str, int]:
-    """Import a state document in one write transaction (all of it, or nothing)."""
+    """Import a state document in one write transaction (all of it, or nothing); seeded ids
+    start over, skipping the imported ones."""
     counts = database.write(import_state, document, cipher=cipher)
     if users is not None:
         users.clear()
+    if ids.seeded:
+        ids.restart(database.read(stored_ids))
     return counts
+
+
+def stored_ids(connection: Connection) -> set[str]:
+    """Every id the tables hold (entities and jobs), which a seeded sequence must skip."""
+    return {
+        str(value)
+        for table in tables()
+        if "id" in table.c
+        for value in connection.execute(select(table.c.id)).scalars()
+    }

@@ -95,7 +95,7 @@ def stored_form(kind: Kind[Any], doc: Doc) -> Doc:
 def new_doc(kind: Kind[Any], prepared: Prepared, caller: Caller) -> Doc:
     """A new entity at version 0.1, in clear: what the request sets, the kind's defaults."""
     doc: Doc = {
-        "id": str(uuid.uuid4()),
+        "id": caller.ids.new(),
         "name": prepared.name,
         "fullyQualifiedName": prepared.fqn,
     }
@@ -654,7 +654,7 @@ def _follower_event(kind: Kind[Any], stored: Doc, change: Doc, caller: Caller) -
     changeDescription (the repository sets it on the same object after building the event).
     """
     event = {
-        "id": str(uuid.uuid4()),
+        "id": caller.ids.new(),
         "eventType": UPDATED,
         "entityType": kind.entity_type,
         "entityId": stored["id"],
@@ -728,6 +728,7 @@ def delete_later(
     doc = jobs.start(
         connection,
         operation="delete",
+        job_id=caller.ids.new(),
         entity_type=kind.entity_type,
         entity=stored,
         created_by=caller.principal.name,
@@ -757,6 +758,7 @@ def restore_later(
     doc = jobs.start(
         connection,
         operation="restore",
+        job_id=caller.ids.new(),
         entity_type=kind.entity_type,
         entity=stored,
         created_by=caller.principal.name,

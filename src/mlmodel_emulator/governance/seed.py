@@ -15,6 +15,7 @@ from pydantic import ValidationError
 from sqlalchemy import Connection
 
 from mlmodel_emulator.auth.tokens import Principal
+from mlmodel_emulator.clock import RANDOM_IDS, Ids
 from mlmodel_emulator.common.api import ApiModel
 from mlmodel_emulator.config import Settings
 from mlmodel_emulator.db.session import Database
@@ -249,7 +250,7 @@ def _entry(
 # ---------------------------------------------------------------------------- applying
 
 
-def seed(database: Database, settings: Settings, *, now_ms: int) -> None:
+def seed(database: Database, settings: Settings, *, now_ms: int, ids: Ids = RANDOM_IDS) -> None:
     """Create the built-ins and the bootstrap file's entities that are missing.
 
     Safe to run by several workers at once: every insert skips what another has made
@@ -269,7 +270,7 @@ def seed(database: Database, settings: Settings, *, now_ms: int) -> None:
             "Run: mlmodel-emulator migrate"
         )
         return
-    database.write(apply, bootstrap, caller=Caller(principal=SEEDER, now_ms=now_ms))
+    database.write(apply, bootstrap, caller=Caller(principal=SEEDER, now_ms=now_ms, ids=ids))
 
 
 def apply(connection: Connection, bootstrap: Bootstrap, *, caller: Caller) -> None:

@@ -12,6 +12,7 @@ from pydantic import BaseModel, ValidationError
 from sqlalchemy import Connection, inspect
 
 from mlmodel_emulator.auth.secrets import SecretCipher
+from mlmodel_emulator.clock import RANDOM_IDS, Ids
 from mlmodel_emulator.config import Settings
 from mlmodel_emulator.db.session import Database
 from mlmodel_emulator.entities import core
@@ -129,7 +130,12 @@ def _schema_ready(connection: Connection) -> bool:
 
 
 def seed_services(
-    database: Database, settings: Settings, cipher: SecretCipher, *, now_ms: int
+    database: Database,
+    settings: Settings,
+    cipher: SecretCipher,
+    *,
+    now_ms: int,
+    ids: Ids = RANDOM_IDS,
 ) -> list[str]:
     """Apply Settings.seed_services in one transaction, in the name of the built-in admin:
     all of it, or nothing and a SeedError that names the file and the entry."""
@@ -146,5 +152,6 @@ def seed_services(
         now_ms=now_ms,
         cipher=cipher,
         strict=settings.strict_connection_validation,
+        ids=ids,
     )
     return database.write(apply, seeds, caller=caller)
