@@ -16,7 +16,7 @@ from fastapi.testclient import TestClient
 
 from mlmodel_emulator.auth import tokens
 from mlmodel_emulator.auth.keys import load_signing_keys
-from mlmodel_emulator.cli import main
+from mlmodel_emulator.cli import import_file, main
 from mlmodel_emulator.config import Settings
 from mlmodel_emulator.main import create_app
 from tests.test_deploy_files import clear_settings_env
@@ -204,3 +204,20 @@ def test_serve_with_an_id_seed_refuses_several_workers(
 
     assert str(exited.value) == "MLMODEL_EMULATOR_ID_SEED needs one worker process (--workers 1)"
     assert no_server == []
+
+
+def test_import_into_a_database_never_migrated_says_so(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    build_state()
+    target = tmp_path / "state.json"
+    main(["export", str(target)])
+    use_database(monkeypatch, tmp_path / "empty.db")
+
+    with pytest.raises(SystemExit) as exited:
+        import_file(Settings(), target)
+
+    assert str(exited.value) == (
+        f"Cannot import {target}: The state document cannot be imported: the database was "
+        "never migrated (run: mlmodel-emulator migrate)"
+    )

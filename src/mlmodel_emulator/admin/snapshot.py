@@ -104,6 +104,8 @@ def check_header(document: Any, revision: str | None) -> Mapping[str, Any]:
             f"its format version is {version!r}; this server reads version {FORMAT_VERSION}"
         )
     given = document.get("schemaRevision")
+    if revision is None:
+        raise _refuse("the database was never migrated (run: mlmodel-emulator migrate)")
     if given != revision:
         raise _refuse(
             f"its rows fit schema revision {given!r}, and this database is at {revision!r}; "
