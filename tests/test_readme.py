@@ -52,6 +52,10 @@ def test_readme_curl_examples_succeed_in_order(tmp_path):
         ("GET", 200),
         ("DELETE", 204),
         ("DELETE", 204),
+        ("POST", 200),
+        ("PUT", 200),
+        ("PUT", 200),
+        ("DELETE", 200),
     ]
 
     admin_api = {"MLMODEL_EMULATOR_ADMIN_API": "true"}

@@ -1,23 +1,30 @@
-"""The mlmodel-emulator command: serve, migrate, token."""
+"""The mlmodel-emulator command: serve, migrate, token, export."""
 
 from __future__ import annotations
 
 import argparse
 import copy
+import os
 import sys
+import tempfile
 import time
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+import orjson
 from alembic.config import Config
 from pydantic import ValidationError
 from sqlalchemy.exc import OperationalError
 
+from mlmodel_emulator.admin import snapshot
 from mlmodel_emulator.auth import tokens
 from mlmodel_emulator.auth.keys import load_signing_keys
 from mlmodel_emulator.auth.secrets import load_cipher
 from mlmodel_emulator.config import Settings
+from mlmodel_emulator.db.engine import make_engine
+from mlmodel_emulator.db.session import Database
+from mlmodel_emulator.errors import ApiError
 
 BOT_USERS = frozenset({"ingestion-bot"})
 DEFAULT_TOKEN_LIFETIME = 24 * 3600
@@ -48,14 +55,77 @@ def migrate(settings: Settings) -> None:
         raise SystemExit(f"mlmodel-emulator: cannot migrate the database: {reason}") from None
 
 
+def write_atomically(path: Path, content: bytes) -> None:
+    """Write a file whole or not at all: a temporary file beside it, then a rename, so that
+    a reader never sees half of it and a failure leaves any former file as it was. Readable
+    by its owner only, like the keys: it holds user records and encrypted secrets."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(handle, "wb") as file:
+            file.write(content)
+            file.flush()
+            os.fsync(file.fileno())
+        os.replace(temporary, path)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
+
+
+def export_file(settings: Settings, path: Path) -> int:
+    """Write the whole state to `path` as a state document; return how many rows it holds."""
+    database_file = settings.sqlalchemy_url.removeprefix("sqlite:///")
+    if settings.is_sqlite and not Path(database_file).exists():
+        raise SystemExit(f"Cannot export: there is no database at {database_file}")
+    database = Database(make_engine(settings.sqlalchemy_url))
+    try:
+        if database.read(snapshot.schema_revision) is None:
+            raise SystemExit("Cannot export: the database was never migrated")
+        document = snapshot.export(database, now_ms=time.time_ns() // 1_000_000)
+    finally:
+        database.dispose()
+    write_atomically(path, orjson.dumps(document, option=orjson.OPT_INDENT_2) + b"\n")
+    return sum(len(rows) for rows in document["tables"].values())
+
+
+def import_file(settings: Settings, path: Path) -> int:
+    """Replace the whole state with the state document in `path` (all of it, or nothing);
+    return how many rows it held. Stops with a message naming the file when it cannot."""
+    try:
+        document = orjson.loads(path.read_bytes())
+    except OSError as exc:
+        raise SystemExit(f"Cannot import {path}: {exc.strerror}") from None
+    except orjson.JSONDecodeError as exc:
+        raise SystemExit(f"Cannot import {path}: not valid JSON ({exc})") from None
+    database = Database(make_engine(settings.sqlalchemy_url))
+    try:
+        counts = snapshot.replace(database, document, cipher=load_cipher(settings), users=None)
+    except ApiError as exc:
+        raise SystemExit(f"Cannot import {path}: {exc.message}") from None
+    finally:
+        database.dispose()
+    return sum(counts.values())
+
+
+def _export(args: argparse.Namespace, settings: Settings) -> None:
+    rows = export_file(settings, args.file)
+    print(f"Exported {rows} rows to {args.file}", file=sys.stderr)
+
+
 def _serve(args: argparse.Namespace, settings: Settings) -> None:
     import uvicorn
 
+    if settings.id_seed is not None and args.workers > 1:
+        # Each worker would run the same sequence and give one id to two entities.
+        raise SystemExit("MLMODEL_EMULATOR_ID_SEED needs one worker process (--workers 1)")
     if settings.is_sqlite:
         migrate(settings)
     # Keys are made here once, before any worker starts.
     load_signing_keys(settings)
     load_cipher(settings)
+    if args.import_file is not None:
+        rows = import_file(settings, args.import_file)
+        print(f"Imported {rows} rows from {args.import_file}", file=sys.stderr)
     print(
         f"Serving http://{args.host}:{args.port}/api  "
         "(get a token with: mlmodel-emulator token admin)",
@@ -118,8 +188,18 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=8585)
     serve.add_argument("--workers", type=int, default=1)
+    serve.add_argument(
+        "--import",
+        dest="import_file",
+        type=Path,
+        metavar="FILE",
+        help="replace the whole state with this exported document before serving",
+    )
 
     commands.add_parser("migrate", help="bring the database schema up to date")
+
+    export = commands.add_parser("export", help="write the whole state to a JSON file")
+    export.add_argument("file", type=Path, metavar="FILE", help="written whole, or not at all")
 
     token = commands.add_parser("token", help="print a JWT that this server accepts")
     token.add_argument("user", help="user name, e.g. admin or ingestion-bot")
@@ -162,6 +242,8 @@ def main(argv: Sequence[str] | None = None) -> None:
         _serve(args, settings)
     elif args.command == "migrate":
         migrate(settings)
+    elif args.command == "export":
+        _export(args, settings)
     else:
         _token(args, settings)
 

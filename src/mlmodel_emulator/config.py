@@ -114,6 +114,14 @@ class Settings(BaseSettings):
             "missing. A malformed file stops the startup."
         ),
     )
+    seed_services: Path | None = Field(
+        default=None,
+        description=(
+            "A YAML or JSON file, or a folder of such files, of ML model service create "
+            "requests (one, a list, or a mapping of mlmodelServices and mlmodels lists), "
+            "created at startup when missing. A malformed file stops the startup."
+        ),
+    )
     patch_session_seconds: int = Field(
         default=600,
         ge=0,
@@ -135,6 +143,14 @@ class Settings(BaseSettings):
         description=(
             "With the admin API: how many of the latest requests the request journal keeps "
             "(/api/__emulator/journal); 0 records none."
+        ),
+    )
+    id_seed: int | None = Field(
+        default=None,
+        description=(
+            "Give new entities, jobs and events ids from a generator seeded with this "
+            "number, the same ids for the same requests at every start; for tests, with one "
+            "worker process. Default: random ids (uuid4)."
         ),
     )
     access_log: bool = Field(

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import email.message
 import json
-import time
 from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass
 from typing import Annotated, Any, Final, Generic, TypeVar
@@ -20,6 +19,7 @@ from starlette.responses import Response
 from mlmodel_emulator.auth.keys import SigningKeys
 from mlmodel_emulator.auth.secrets import SecretCipher
 from mlmodel_emulator.auth.tokens import Principal, TokenVerifier
+from mlmodel_emulator.clock import Clock, Ids
 from mlmodel_emulator.config import Settings
 from mlmodel_emulator.db.session import Database
 from mlmodel_emulator.entities.permissions import UserCache
@@ -116,10 +116,6 @@ async def get_base_url(request: Request, settings: SettingsDep) -> str:
 BaseUrlDep = Annotated[str, Depends(get_base_url)]
 
 
-def now_ms() -> int:
-    return time.time_ns() // 1_000_000
-
-
 @dataclass(frozen=True, slots=True)
 class RequestContext:
     """All a route needs besides its parameters, gathered by one dependency.
@@ -134,6 +130,9 @@ class RequestContext:
     base_url: str
     users: UserCache
     if_match: str | None
+    # Where the request's time and new ids come from (mlmodel_emulator.clock).
+    clock: Clock
+    ids: Ids
 
 
 async def get_context(request: Request) -> RequestContext:
@@ -148,6 +147,8 @@ async def get_context(request: Request) -> RequestContext:
         base_url=_base_url(request, settings),
         users=state.users,
         if_match=request.headers.get("if-match"),
+        clock=state.clock,
+        ids=state.ids,
     )
 
 

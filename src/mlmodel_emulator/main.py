@@ -6,7 +6,7 @@ import asyncio
 import gc
 import logging
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
@@ -16,9 +16,12 @@ from mlmodel_emulator.admin.faults import router as faults_router
 from mlmodel_emulator.admin.journal import router as journal_router
 from mlmodel_emulator.admin.middleware import AdminMiddleware
 from mlmodel_emulator.admin.router import router as admin_router
+from mlmodel_emulator.admin.snapshot import stored_ids
+from mlmodel_emulator.admin.state_router import router as admin_state_router
 from mlmodel_emulator.auth.keys import load_signing_keys
-from mlmodel_emulator.auth.secrets import load_cipher
+from mlmodel_emulator.auth.secrets import SecretCipher, load_cipher
 from mlmodel_emulator.auth.tokens import TokenVerifier
+from mlmodel_emulator.clock import Clock, Ids
 from mlmodel_emulator.config import Settings
 from mlmodel_emulator.db.engine import make_engine
 from mlmodel_emulator.db.session import Database
@@ -35,6 +38,7 @@ from mlmodel_emulator.governance.seed import seed
 from mlmodel_emulator.jobs.router import router as jobs_router
 from mlmodel_emulator.limits import BodySizeLimit
 from mlmodel_emulator.mlmodel_services.router import router as mlmodel_services_router
+from mlmodel_emulator.mlmodel_services.seed import seed_services
 from mlmodel_emulator.mlmodels.router import router as mlmodels_router
 from mlmodel_emulator.system.router import router as system_router
 from mlmodel_emulator.test_connections.router import router as test_connections_router
@@ -58,13 +62,23 @@ def _freeze_startup_objects() -> None:
         gc.freeze()
 
 
-async def _seed_when_reachable(database: Database, settings: Settings) -> None:
-    """Seed the built-ins, waiting up to STARTUP_WAIT_S for a database that is not up yet
-    (started alongside, or restarting), so that the process need not be started again."""
+def _seed(
+    database: Database, settings: Settings, cipher: SecretCipher, now_ms: int, ids: Ids
+) -> None:
+    """The built-ins, the bootstrap file and the seeded services, where missing."""
+    if ids.seeded:
+        ids.restart(database.read(stored_ids))
+    seed(database, settings, now_ms=now_ms, ids=ids)
+    seed_services(database, settings, cipher, now_ms=now_ms, ids=ids)
+
+
+async def _seed_when_reachable(seed_all: Callable[[], None]) -> None:
+    """Seed, waiting up to STARTUP_WAIT_S for a database that is not up yet (started
+    alongside, or restarting), so that the process need not be started again."""
     deadline = time.monotonic() + STARTUP_WAIT_S
     while True:
         try:
-            seed(database, settings, now_ms=time.time_ns() // 1_000_000)
+            seed_all()
             return
         except ServiceUnavailable:
             if time.monotonic() >= deadline:
@@ -86,8 +100,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.verifier = TokenVerifier(app.state.keys, settings.jwt_issuer)
         app.state.users = UserCache()
         app.state.database = Database(make_engine(settings.sqlalchemy_url))
+        database, clock, ids = app.state.database, app.state.clock, app.state.ids
         try:
-            await _seed_when_reachable(app.state.database, settings)
+            await _seed_when_reachable(
+                lambda: _seed(database, settings, app.state.cipher, clock.now_ms(), ids)
+            )
             _freeze_startup_objects()
             yield
         finally:
@@ -102,6 +119,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.add_middleware(BodySizeLimit, max_body_bytes=settings.max_body_bytes)
     app.state.settings = settings
+    app.state.clock = Clock()
+    app.state.ids = Ids(settings.id_seed)
     app.state.revision = __version__
     app.state.started_at = time.time_ns() // 1_000_000
     register_exception_handlers(app)
@@ -130,4 +149,5 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.add_middleware(
             AdminMiddleware, state=app.state, journal_capacity=settings.journal_capacity
         )
+        app.include_router(admin_state_router, prefix=API_PREFIX)
     return app

@@ -191,7 +191,7 @@ def test_job_whose_entity_vanished_meanwhile_ends_failed(client, auth_headers, c
     )
     client.delete(f"{SERVICES_URL}/{created['id']}?hardDelete=true", headers=auth_headers)
 
-    asyncio.run(runner.run(database, started.job_id, started.work))
+    asyncio.run(runner.run(database, client.app.state.clock, started.job_id, started.work))
 
     job = _without_times(_poll(client, auth_headers, started.job_id).json())
     assert job == {
@@ -226,7 +226,7 @@ def test_job_whose_work_breaks_unexpectedly_ends_failed_with_500(client, auth_he
     def broken(connection, now_ms):
         raise RuntimeError("boom")
 
-    asyncio.run(runner.run(database, started.job_id, broken))
+    asyncio.run(runner.run(database, client.app.state.clock, started.job_id, broken))
 
     job = _poll(client, auth_headers, started.job_id).json()
     assert (job["status"], job["error"]) == (
@@ -252,7 +252,7 @@ def test_failed_work_leaves_nothing_half_done(client, auth_headers, created):
         started.work(connection, now_ms)
         raise Conflict("Entity already exists")
 
-    asyncio.run(runner.run(database, started.job_id, delete_then_fail))
+    asyncio.run(runner.run(database, client.app.state.clock, started.job_id, delete_then_fail))
 
     job = _poll(client, auth_headers, started.job_id).json()
     assert (job["status"], job["error"]["code"]) == ("failed", 409)

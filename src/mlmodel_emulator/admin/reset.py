@@ -6,7 +6,6 @@ reset between tests.
 
 from __future__ import annotations
 
-import time
 from enum import StrEnum
 
 from sqlalchemy import Connection, Table
@@ -16,11 +15,15 @@ import mlmodel_emulator.governance.models
 import mlmodel_emulator.jobs.models
 import mlmodel_emulator.mlmodel_services.models
 import mlmodel_emulator.mlmodels.models  # noqa: F401  (their tables join the metadata)
+from mlmodel_emulator.admin.snapshot import stored_ids
+from mlmodel_emulator.auth.secrets import SecretCipher, load_cipher
+from mlmodel_emulator.clock import RANDOM_IDS, Clock, Ids, real_now_ms
 from mlmodel_emulator.config import Settings
 from mlmodel_emulator.db.base import Base
 from mlmodel_emulator.db.session import Database
 from mlmodel_emulator.entities.permissions import UserCache
 from mlmodel_emulator.governance.seed import seed
+from mlmodel_emulator.mlmodel_services.seed import seed_services
 
 
 class Scope(StrEnum):
@@ -45,11 +48,26 @@ def _clear(connection: Connection, scope: Scope) -> None:
 
 
 def reset(
-    database: Database, settings: Settings, users: UserCache | None, scope: Scope = Scope.ALL
+    database: Database,
+    settings: Settings,
+    users: UserCache | None,
+    scope: Scope = Scope.ALL,
+    *,
+    cipher: SecretCipher | None = None,
+    clock: Clock | None = None,
+    ids: Ids = RANDOM_IDS,
 ) -> None:
-    """Empty what `scope` names; after a full reset the built-ins and bootstrap file return."""
+    """Empty what `scope` names; then what the start creates returns: the built-ins and
+    the bootstrap file after a full reset, the seeded services after either. The clock
+    goes back to the real time, and seeded ids start over."""
     database.write(_clear, scope)
     if users is not None:
         users.clear()
+    if clock is not None:
+        clock.restore()
+    if ids.seeded:
+        ids.restart(database.read(stored_ids))
+    now_ms = real_now_ms()
     if scope is Scope.ALL:
-        seed(database, settings, now_ms=time.time_ns() // 1_000_000)
+        seed(database, settings, now_ms=now_ms, ids=ids)
+    seed_services(database, settings, cipher or load_cipher(settings), now_ms=now_ms, ids=ids)

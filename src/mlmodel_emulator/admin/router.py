@@ -28,11 +28,20 @@ async def reset_state(
     scope: Annotated[
         Scope,
         Query(
-            description="all: everything, then the built-ins again; mlmodelServices: "
-            "ML model services, their models and jobs only."
+            description="all: everything, then the built-ins and seeds again; "
+            "mlmodelServices: ML model services, their models and jobs only, then the "
+            "seeded services again."
         ),
     ] = Scope.ALL,
 ) -> Response:
     """Empty the stored state without a restart or a migration."""
-    reset(ctx.database, ctx.settings, ctx.users, scope)
+    reset(
+        ctx.database,
+        ctx.settings,
+        ctx.users,
+        scope,
+        cipher=ctx.cipher,
+        clock=ctx.clock,
+        ids=ctx.ids,
+    )
     return Response(status_code=204)

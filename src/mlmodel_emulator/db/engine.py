@@ -115,3 +115,15 @@ def begin_writing(connection: Connection) -> None:
     """
     if connection.dialect.name == "sqlite":
         connection.connection.dbapi_connection.execute("BEGIN IMMEDIATE")  # type: ignore[union-attr]
+
+
+def snapshot_reads(connection: Connection) -> Connection:
+    """The connection, set so that its next transaction sees the database as of one moment.
+
+    PostgreSQL's default, READ COMMITTED, gives each statement its own snapshot; REPEATABLE
+    READ keeps the first one (the pool resets the level when the connection returns). An
+    SQLite read transaction already sees one snapshot.
+    """
+    if connection.dialect.name == "sqlite":
+        return connection
+    return connection.execution_options(isolation_level="REPEATABLE READ")

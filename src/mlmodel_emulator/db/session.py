@@ -14,7 +14,7 @@ from sqlalchemy.exc import DBAPIError
 
 from mlmodel_emulator.db import engine as engine_module
 from mlmodel_emulator.db import failures
-from mlmodel_emulator.db.engine import begin_writing, still_answers
+from mlmodel_emulator.db.engine import begin_writing, snapshot_reads, still_answers
 from mlmodel_emulator.errors import unavailable_answer
 
 P = ParamSpec("P")
@@ -67,6 +67,16 @@ class Database:
     ) -> T:
         """Call fn(connection, ...) in a write transaction, committed if fn returns."""
         return self._run(True, fn, *args, **kwargs)
+
+    def snapshot(
+        self, fn: Callable[Concatenate[Connection, P], T], *args: P.args, **kwargs: P.kwargs
+    ) -> T:
+        """Call fn(connection, ...) in a read transaction that sees the whole database as of
+        one moment (an export), on a pooled connection of its own."""
+        with self.engine.connect() as connection:
+            consistent = snapshot_reads(connection)
+            with consistent.begin():
+                return fn(consistent, *args, **kwargs)
 
     def _run(
         self,

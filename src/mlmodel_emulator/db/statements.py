@@ -18,6 +18,7 @@ from sqlalchemy import (
     bindparam,
     func,
     select,
+    text,
 )
 from sqlalchemy import column as sql_column
 from sqlalchemy.dialects import postgresql, sqlite
@@ -161,3 +162,14 @@ class InsertNew:
             return {row[self._key] for row in rows}
         identities = [row[self._identity] for row in rows]
         return set(self._inserted.execute(connection, identities).scalars())
+
+
+def lock_for_replacing(connection: Connection, tables: Sequence[Table]) -> None:
+    """Keep other writers out of these tables until the transaction ends; readers go on
+    seeing what was committed before it. PostgreSQL: LOCK TABLE ... IN EXCLUSIVE MODE, in
+    the order given (parents first, the order writers take them). SQLite: a write
+    transaction (BEGIN IMMEDIATE) already holds the one write lock."""
+    if connection.dialect.name == "postgresql" and tables:
+        preparer = connection.dialect.identifier_preparer
+        names = ", ".join(preparer.format_table(table) for table in tables)
+        connection.execute(text(f"LOCK TABLE {names} IN EXCLUSIVE MODE"))

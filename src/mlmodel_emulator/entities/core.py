@@ -95,7 +95,7 @@ def stored_form(kind: Kind[Any], doc: Doc) -> Doc:
 def new_doc(kind: Kind[Any], prepared: Prepared, caller: Caller) -> Doc:
     """A new entity at version 0.1, in clear: what the request sets, the kind's defaults."""
     doc: Doc = {
-        "id": str(uuid.uuid4()),
+        "id": caller.ids.new(),
         "name": prepared.name,
         "fullyQualifiedName": prepared.fqn,
     }
@@ -218,10 +218,21 @@ def create(connection: Connection, kind: Kind[Any], request: BaseModel, *, calle
     """POST: a new entity, or 409 when the name is taken (a soft-deleted one included)."""
     actor = caller.actor(connection)
     authorize(connection, kind, actor, [Operation.Create], None)
+    doc = create_if_missing(connection, kind, request, caller=caller)
+    if doc is None:
+        raise EntityAlreadyExists()
+    return doc
+
+
+def create_if_missing(
+    connection: Connection, kind: Kind[Any], request: BaseModel, *, caller: Caller
+) -> Doc | None:
+    """A new entity as POST makes it, or None when its name is taken; who may is not asked
+    (the caller's, as for the operator's seed files read at start)."""
     prepared = _prepare(connection, kind, request, caller)
     doc = kind.seal(new_doc(kind, prepared, caller), caller.cipher)
     if not _insert(connection, kind, doc, prepared):
-        raise EntityAlreadyExists()
+        return None
     return doc
 
 
@@ -643,7 +654,7 @@ def _follower_event(kind: Kind[Any], stored: Doc, change: Doc, caller: Caller) -
     changeDescription (the repository sets it on the same object after building the event).
     """
     event = {
-        "id": str(uuid.uuid4()),
+        "id": caller.ids.new(),
         "eventType": UPDATED,
         "entityType": kind.entity_type,
         "entityId": stored["id"],
@@ -717,6 +728,7 @@ def delete_later(
     doc = jobs.start(
         connection,
         operation="delete",
+        job_id=caller.ids.new(),
         entity_type=kind.entity_type,
         entity=stored,
         created_by=caller.principal.name,
@@ -746,6 +758,7 @@ def restore_later(
     doc = jobs.start(
         connection,
         operation="restore",
+        job_id=caller.ids.new(),
         entity_type=kind.entity_type,
         entity=stored,
         created_by=caller.principal.name,

@@ -15,6 +15,7 @@ from sqlalchemy import Connection
 
 from mlmodel_emulator.auth.secrets import SecretCipher
 from mlmodel_emulator.auth.tokens import Principal
+from mlmodel_emulator.clock import RANDOM_IDS, Ids
 from mlmodel_emulator.common.names import quote_name
 from mlmodel_emulator.common.versioning import FieldSpec
 from mlmodel_emulator.entities import permissions
@@ -102,6 +103,8 @@ class Caller:
     base_url: str = ""
     # PATCHes by the same user within this window are merged into one version.
     session_ms: int = 0
+    # Where the ids of new entities, jobs and events come from.
+    ids: Ids = RANDOM_IDS
 
     def actor(self, connection: Connection) -> permissions.Actor:
         """The user behind the token; 401 when there is none (or a deleted one)."""

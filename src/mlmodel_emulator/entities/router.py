@@ -27,7 +27,6 @@ from mlmodel_emulator.deps import (
     RequestContext,
     context_and_body,
     json_body_openapi,
-    now_ms,
 )
 from mlmodel_emulator.entities import bulk, core, patch
 from mlmodel_emulator.entities.answers import etag, to_response
@@ -116,7 +115,7 @@ def caller_of(ctx: RequestContext) -> Caller:
     """Who acts, and under which settings, for one request."""
     return Caller(
         principal=ctx.principal,
-        now_ms=now_ms(),
+        now_ms=ctx.clock.now_ms(),
         cipher=ctx.cipher,
         strict=ctx.settings.strict_connection_validation,
         admin_users=frozenset(ctx.settings.admin_users),
@@ -124,6 +123,7 @@ def caller_of(ctx: RequestContext) -> Caller:
         if_match=ctx.if_match,
         base_url=ctx.base_url,
         session_ms=ctx.settings.patch_session_seconds * 1000,
+        ids=ctx.ids,
     )
 
 
@@ -158,7 +158,9 @@ def changed_answer(
 def accepted(ctx: RequestContext, started: Started, keys: tuple[str, ...]) -> Response:
     """202 with the job's id; the job's work runs once this answer is out."""
     response = json_response({key: started.doc[key] for key in keys}, status_code=202)
-    response.background = BackgroundTask(runner.run, ctx.database, started.job_id, started.work)
+    response.background = BackgroundTask(
+        runner.run, ctx.database, ctx.clock, started.job_id, started.work
+    )
     return response
 
 

@@ -15,6 +15,7 @@ from pydantic import ValidationError
 from sqlalchemy import Connection
 
 from mlmodel_emulator.auth.tokens import Principal
+from mlmodel_emulator.clock import RANDOM_IDS, Ids
 from mlmodel_emulator.common.api import ApiModel
 from mlmodel_emulator.config import Settings
 from mlmodel_emulator.db.session import Database
@@ -177,21 +178,23 @@ _SECTIONS: Final[Mapping[str, tuple[type[ApiModel], str | None]]] = {
 }
 
 
-def _parse(path: Path) -> Any:
+SUFFIXES: Final = (".yaml", ".yml", ".json")
+
+
+def read_file(path: Path, what: str, error: type[Exception]) -> Any:
+    """The content of a YAML or JSON file, by its suffix; `error` names `what` and the file."""
     suffix = path.suffix.lower()
-    if suffix not in (".yaml", ".yml", ".json"):
-        raise BootstrapError(
-            f"Bootstrap file {path} must end in .yaml, .yml or .json, to say how to read it"
-        )
+    if suffix not in SUFFIXES:
+        raise error(f"{what} {path} must end in .yaml, .yml or .json, to say how to read it")
     try:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
-        raise BootstrapError(f"Bootstrap file {path} cannot be read: {exc}") from None
+        raise error(f"{what} {path} cannot be read: {exc}") from None
     language = "JSON" if suffix == ".json" else "YAML"
     try:
         return json.loads(text) if language == "JSON" else yaml.safe_load(text)
     except (yaml.YAMLError, ValueError) as exc:
-        raise BootstrapError(f"Bootstrap file {path} is not valid {language}: {exc}") from None
+        raise error(f"{what} {path} is not valid {language}: {exc}") from None
 
 
 def load_bootstrap(path: Path) -> Bootstrap:
@@ -199,7 +202,7 @@ def load_bootstrap(path: Path) -> Bootstrap:
 
     In `teams[].users` and `users[].teams`, names may stand for ids.
     """
-    data = _parse(path)
+    data = read_file(path, "Bootstrap file", BootstrapError)
     if data is None:
         return Bootstrap(path=path)
     if not isinstance(data, dict):
@@ -247,7 +250,7 @@ def _entry(
 # ---------------------------------------------------------------------------- applying
 
 
-def seed(database: Database, settings: Settings, *, now_ms: int) -> None:
+def seed(database: Database, settings: Settings, *, now_ms: int, ids: Ids = RANDOM_IDS) -> None:
     """Create the built-ins and the bootstrap file's entities that are missing.
 
     Safe to run by several workers at once: every insert skips what another has made
@@ -267,7 +270,7 @@ def seed(database: Database, settings: Settings, *, now_ms: int) -> None:
             "Run: mlmodel-emulator migrate"
         )
         return
-    database.write(apply, bootstrap, caller=Caller(principal=SEEDER, now_ms=now_ms))
+    database.write(apply, bootstrap, caller=Caller(principal=SEEDER, now_ms=now_ms, ids=ids))
 
 
 def apply(connection: Connection, bootstrap: Bootstrap, *, caller: Caller) -> None:

@@ -8,7 +8,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Path
 from fastapi.responses import Response
 
-from mlmodel_emulator.deps import AuthenticatedRoute, ContextDep, now_ms
+from mlmodel_emulator.deps import AuthenticatedRoute, ContextDep
 from mlmodel_emulator.jobs import service
 from mlmodel_emulator.jobs.schemas import Job
 from mlmodel_emulator.mlmodel_services.schemas import ErrorMessage
@@ -32,7 +32,7 @@ async def get_job(
         service.get,
         str(job_id),
         principal=ctx.principal,
-        now_ms=now_ms(),
+        now_ms=ctx.clock.now_ms(),
         admin_users=frozenset(ctx.settings.admin_users),
         users=ctx.users,
     )

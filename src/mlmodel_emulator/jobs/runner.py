@@ -6,8 +6,8 @@ import logging
 
 from sqlalchemy import Connection
 
+from mlmodel_emulator.clock import Clock
 from mlmodel_emulator.db.session import Database
-from mlmodel_emulator.deps import now_ms
 from mlmodel_emulator.errors import ApiError
 from mlmodel_emulator.jobs import service
 from mlmodel_emulator.jobs.service import Work
@@ -15,13 +15,13 @@ from mlmodel_emulator.jobs.service import Work
 logger = logging.getLogger(__name__)
 
 
-def _complete_after(connection: Connection, job_id: str, work: Work) -> None:
-    at = now_ms()
+def _complete_after(connection: Connection, clock: Clock, job_id: str, work: Work) -> None:
+    at = clock.now_ms()
     work(connection, at)
     service.complete(connection, job_id, now_ms=at)
 
 
-async def run(database: Database, job_id: str, work: Work) -> None:
+async def run(database: Database, clock: Clock, job_id: str, work: Work) -> None:
     """Do the work and mark the job completed in one write transaction; when the work fails,
     mark the job failed in a transaction of its own, so that no job is left running.
 
@@ -29,13 +29,21 @@ async def run(database: Database, job_id: str, work: Work) -> None:
     never yields, and never waits on a lock held by a request of this process.
     """
     try:
-        database.write(_complete_after, job_id, work)
+        database.write(_complete_after, clock, job_id, work)
     except ApiError as exc:
         database.write(
-            service.fail, job_id, code=exc.status_code, message=exc.message, now_ms=now_ms()
+            service.fail,
+            job_id,
+            code=exc.status_code,
+            message=exc.message,
+            now_ms=clock.now_ms(),
         )
     except Exception:
         logger.exception("Job %s failed", job_id)
         database.write(
-            service.fail, job_id, code=500, message="Internal server error", now_ms=now_ms()
+            service.fail,
+            job_id,
+            code=500,
+            message="Internal server error",
+            now_ms=clock.now_ms(),
         )

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Final
@@ -48,6 +47,7 @@ def start(
     connection: Connection,
     *,
     operation: str,
+    job_id: str,
     entity_type: str,
     entity: Doc,
     created_by: str,
@@ -60,7 +60,7 @@ def start(
     """
     name = entity["name"]
     doc: Doc = {
-        "jobId": str(uuid.uuid4()),
+        "jobId": job_id,
         "status": RUNNING,
         "operation": operation,
         "entityType": entity_type,
