@@ -12,8 +12,8 @@ from typing import Any
 
 import pytest
 
-from tests.databases import fresh_database
-from tests.live_server import RunningServer, mint_token, run_cli, running_server, server_env
+from tests.live_server import RunningServer, mint_token
+from tests.servers import server_on_fresh_database
 
 SERVICES_PATH = "/api/v1/services/mlmodelServices"
 ADMIN_PATH = "/api/__emulator"
@@ -24,16 +24,11 @@ MAX_ROUNDS = 25
 
 @pytest.fixture(params=["sqlite", "postgresql"])
 def server(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[RunningServer]:
-    data_dir = tmp_path / "data"
-    data_dir.mkdir()
-    with fresh_database(request.param, tmp_path) as database_url:
-        if request.param == "postgresql":
-            run_cli(["migrate"], server_env(data_dir, database_url))
-        admin_api = {"MLMODEL_EMULATOR_ADMIN_API": "true"}
-        with running_server(
-            data_dir, request.param, database_url, workers=2, extra_env=admin_api
-        ) as running:
-            yield running
+    admin_api = {"MLMODEL_EMULATOR_ADMIN_API": "true"}
+    with server_on_fresh_database(
+        request.param, tmp_path, workers=2, extra_env=admin_api
+    ) as running:
+        yield running
 
 
 def _send(url: str, token: str, method: str = "GET", body: object | None = None) -> tuple[int, Any]:

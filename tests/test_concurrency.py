@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.databases import fresh_database
-from tests.live_server import RunningServer, mint_token, run_cli, running_server, server_env
+from tests.live_server import RunningServer, mint_token
+from tests.servers import server_on_fresh_database
 
 SERVICES_PATH = "/api/v1/services/mlmodelServices"
 ROUNDS = 20
@@ -22,13 +22,8 @@ WRITERS = 4
 
 @pytest.fixture(params=["sqlite", "postgresql"])
 def server(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[RunningServer]:
-    data_dir = tmp_path / "data"
-    data_dir.mkdir()
-    with fresh_database(request.param, tmp_path) as database_url:
-        if request.param == "postgresql":
-            run_cli(["migrate"], server_env(data_dir, database_url))
-        with running_server(data_dir, request.param, database_url, workers=2) as running:
-            yield running
+    with server_on_fresh_database(request.param, tmp_path, workers=2) as running:
+        yield running
 
 
 def _put(url: str, token: str, body: object) -> tuple[int, dict[str, object]]:

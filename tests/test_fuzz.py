@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -19,8 +18,8 @@ from hypothesis import strategies as st
 from schemathesis import GenerationMode
 from schemathesis.checks import not_a_server_error
 
-from tests.databases import fresh_database
-from tests.live_server import RunningServer, mint_token, run_cli, running_server, server_env
+from tests.live_server import RunningServer, mint_token
+from tests.servers import server_on_fresh_database
 
 # Examples per operation, valid and invalid ones: bounded, so that the run costs about a
 # minute per database.
@@ -31,14 +30,8 @@ EXAMPLES_PER_OPERATION = 25
 def fuzzed_server(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[RunningServer]:
-    tmp_path: Path = tmp_path_factory.mktemp("fuzz")
-    data_dir = tmp_path / "data"
-    data_dir.mkdir()
-    with fresh_database(request.param, tmp_path) as database_url:
-        if request.param == "postgresql":
-            run_cli(["migrate"], server_env(data_dir, database_url))
-        with running_server(data_dir, request.param, database_url) as server:
-            yield server
+    with server_on_fresh_database(request.param, tmp_path_factory.mktemp("fuzz")) as server:
+        yield server
 
 
 @pytest.fixture(scope="module")
