@@ -13,22 +13,22 @@ RUN useradd --system --user-group --uid 10001 --home-dir /nonexistent \
     && mkdir /data \
     && chown app:app /data
 
-WORKDIR /app
+# The package is built and installed here, then this directory goes: the service runs from
+# site-packages, migrations included, as any non-editable install does.
+WORKDIR /build
 
-# Dependencies get a layer keyed on pyproject.toml alone, so code edits reuse it. The stub
-# package and README (pyproject names it as the long description) let pip build now.
+# Dependencies get a layer keyed on pyproject.toml alone, so code edits reuse it: the
+# requirements are read out of it, and nothing of the package is installed yet.
 COPY pyproject.toml ./
-RUN mkdir -p src/mlmodel_emulator \
-    && touch src/mlmodel_emulator/__init__.py README.md \
-    && pip install -e .
+RUN python -c "import tomllib; print(*tomllib.load(open('pyproject.toml', 'rb'))['project']['dependencies'], sep='\\n')" > requirements.txt \
+    && pip install -r requirements.txt
 
-# Editable on purpose: `mlmodel-emulator migrate` looks for alembic.ini and migrations/ two
-# levels above the package, which is /app here and nothing inside site-packages.
-COPY alembic.ini ./
-COPY migrations/ migrations/
+COPY README.md ./
 COPY src/ src/
-RUN pip install --no-deps -e .
+RUN pip install --no-deps . \
+    && rm -rf "$PWD"
 
+WORKDIR /data
 ENV MLMODEL_EMULATOR_DATA_DIR=/data
 # Declared after the chown above, so a fresh named volume starts out owned by app.
 VOLUME /data

@@ -11,7 +11,7 @@ import subprocess
 import sys
 import time
 import urllib.request
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -68,14 +68,20 @@ def server_env(data_dir: Path, database_url: str | None) -> dict[str, str]:
     return env
 
 
-def run_cli(args: list[str], env: Mapping[str, str]) -> str:
-    """Run one emulator CLI command and return its stdout."""
-    return run_checked([*emulator_command(), *args], timeout=CLI_TIMEOUT_S, env=env).stdout
+def run_cli(
+    args: list[str], env: Mapping[str, str], *, command: Sequence[str] | None = None
+) -> str:
+    """Run one emulator CLI command and return its stdout.
+
+    `command` is the CLI to run (default: the one beside the interpreter running the tests)."""
+    argv = [*(command or emulator_command()), *args]
+    return run_checked(argv, timeout=CLI_TIMEOUT_S, env=env).stdout
 
 
-def mint_token(user: str, env: Mapping[str, str]) -> str:
+def mint_token(user: str, env: Mapping[str, str], *, command: Sequence[str] | None = None) -> str:
     """A JWT for ``user`` from ``mlmodel-emulator token``."""
-    lines = [line.strip() for line in run_cli(["token", user], env).splitlines() if line.strip()]
+    printed = run_cli(["token", user], env, command=command)
+    lines = [line.strip() for line in printed.splitlines() if line.strip()]
     if not lines:
         raise RuntimeError(f"`mlmodel-emulator token {user}` printed nothing")
     return lines[-1]
@@ -121,15 +127,16 @@ def running_server(
     *,
     workers: int = 1,
     extra_env: Mapping[str, str] | None = None,
+    command: Sequence[str] | None = None,
 ) -> Iterator[RunningServer]:
     """Start ``mlmodel-emulator serve`` on a free port and stop it on exit, whatever happens.
 
-    `extra_env` sets more of the server's environment (MLMODEL_EMULATOR_* settings)."""
+    `extra_env` sets more of the server's environment (MLMODEL_EMULATOR_* settings);
+    `command` is the CLI to run, as for `run_cli`."""
     env = {**server_env(data_dir, database_url), **(extra_env or {})}
     port = free_port()
-    log_path = data_dir / "server.log"
     argv = [
-        *emulator_command(),
+        *(command or emulator_command()),
         "serve",
         "--host",
         "127.0.0.1",
@@ -138,11 +145,35 @@ def running_server(
         "--workers",
         str(workers),
     ]
+    with serving(argv, env, port, data_dir / "server.log", database) as server:
+        yield server
+
+
+@contextlib.contextmanager
+def serving(
+    argv: Sequence[str],
+    env: Mapping[str, str],
+    port: int,
+    log_path: Path,
+    database: str = "sqlite",
+    *,
+    cwd: Path | None = None,
+) -> Iterator[RunningServer]:
+    """Run `argv`, a server that listens on `port` of 127.0.0.1, until the block ends.
+
+    Yields once the server answers the version route; stops it (its whole process group)
+    on exit, whatever happens."""
     with log_path.open("wb") as log:
         process = subprocess.Popen(
-            argv, stdout=log, stderr=subprocess.STDOUT, env=env, start_new_session=True
+            list(argv),
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            env=dict(env),
+            cwd=cwd,
+            start_new_session=True,
         )
-    server = RunningServer(process, f"http://127.0.0.1:{port}", env, log_path, database)
+    base_url = f"http://127.0.0.1:{port}"
+    server = RunningServer(process, base_url, dict(env), log_path, database)
     try:
         deadline = time.monotonic() + SERVER_START_TIMEOUT_S
         while not _version_ready(server.base_url):

@@ -433,24 +433,29 @@ def test_dockerfile_dependency_layer_is_keyed_on_pyproject_only() -> None:
         arguments for name, arguments in instructions[:first_install] if name == "COPY"
     ]
     assert copied_before == ["pyproject.toml ./"]
-    assert instructions[first_install][1].endswith("pip install -e .")
+    # The dependencies alone, read out of pyproject.toml: no package, no stub of one.
+    assert instructions[first_install][1].endswith("pip install -r requirements.txt")
 
 
-def test_dockerfile_installs_editable_with_alembic_ini_beside_src() -> None:
-    # cli.alembic_config looks two levels above the package: the checkout's root here, and
-    # the WORKDIR in the image, which holds alembic.ini only if src/ is installed in place.
-    checkout_root = Path(cli.__file__).resolve().parents[2]
-    assert (checkout_root / "alembic.ini").resolve() == REPO_ROOT / "alembic.ini"
-
-    assert arguments_of("WORKDIR") == ["/app"]
-    assert arguments_of("COPY") == [
-        "pyproject.toml ./",
-        "alembic.ini ./",
-        "migrations/ migrations/",
-        "src/ src/",
+def test_dockerfile_installs_the_package_non_editable_then_drops_its_sources() -> None:
+    assert arguments_of("COPY") == ["pyproject.toml ./", "README.md ./", "src/ src/"]
+    runs = [run for run in arguments_of("RUN") if "pip install" in run]
+    assert [run.split("&&")[-1].strip() for run in runs] == [
+        "pip install -r requirements.txt",
+        'rm -rf "$PWD"',
     ]
-    runs = arguments_of("RUN")
-    assert runs[-1] == "pip install --no-deps -e ."
+    assert runs[-1].startswith("pip install --no-deps . ")
+    assert all(" -e " not in f"{run} " for run in runs)
+    # The service runs from site-packages, not from the folder the build used.
+    workdirs = arguments_of("WORKDIR")
+    assert workdirs == ["/build", "/data"]
+
+
+def test_cli_migrations_are_the_package_own() -> None:
+    location = Path(cli.alembic_config(Settings()).get_main_option("script_location") or "")
+
+    assert location == Path(cli.__file__).resolve().parent / "migrations"
+    assert (location / "env.py").is_file()
 
 
 def test_dockerfile_copy_sources_exist_and_are_not_dockerignored() -> None:

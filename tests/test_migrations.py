@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import pytest
 from alembic import command
 from alembic.autogenerate import compare_metadata
+from alembic.config import Config
 from alembic.migration import MigrationContext
-from sqlalchemy import inspect
+from alembic.script import ScriptDirectory
+from sqlalchemy import inspect, text
 
 # Imported for their side effect: they register the tables on the metadata.
 import mlmodel_emulator.admin.models
@@ -21,6 +24,7 @@ from mlmodel_emulator.config import Settings
 from mlmodel_emulator.db.base import Base
 from mlmodel_emulator.db.engine import make_engine
 from tests.databases import fresh_database
+from tests.live_server import run_checked, server_env
 
 TABLES = {
     "alembic_version",
@@ -98,3 +102,25 @@ def test_request_journal_is_unlogged_on_postgresql(tmp_path):
             engine.dispose()
 
     assert persistence == "u"
+
+
+def test_checkout_alembic_ini_runs_the_packaged_scripts(tmp_path):
+    # The development entry point: `alembic` in a checkout, the URL from the settings.
+    ini = Path(__file__).resolve().parents[1] / "alembic.ini"
+    url = f"sqlite:///{(tmp_path / 'dev.db').as_posix()}"
+    env = {**server_env(tmp_path, url), "PYTHONPATH": ""}
+    argv = [sys.executable, "-m", "alembic", "-c", str(ini), "upgrade", "head"]
+
+    run_checked(argv, timeout=120, env=env)
+
+    packaged = alembic_config(Settings(database_url=url, data_dir=tmp_path))
+    checkout = ScriptDirectory.from_config(Config(str(ini)))
+    assert Path(checkout.dir).resolve() == Path(packaged.get_main_option("script_location"))
+    engine = make_engine(url)
+    try:
+        with engine.connect() as connection:
+            assert set(inspect(connection).get_table_names()) == TABLES
+            revision = connection.execute(text("SELECT version_num FROM alembic_version")).scalar()
+    finally:
+        engine.dispose()
+    assert revision == ScriptDirectory.from_config(packaged).get_current_head()

@@ -30,14 +30,18 @@ BOT_USERS = frozenset({"ingestion-bot"})
 DEFAULT_TOKEN_LIFETIME = 24 * 3600
 
 
+MIGRATIONS = Path(__file__).resolve().parent / "migrations"
+
+
 def alembic_config(settings: Settings) -> Config:
-    """Alembic's configuration for the migrations shipped beside the package."""
-    root = Path(__file__).resolve().parents[2]
-    ini = root / "alembic.ini"
-    if not ini.exists():
-        raise SystemExit(f"alembic.ini not found at {ini}: run from a checkout of the project")
-    config = Config(str(ini))
-    config.set_main_option("script_location", str(root / "migrations"))
+    """Alembic's configuration for the migrations shipped inside the package.
+
+    No alembic.ini is read: the checkout's one is for development (``alembic revision``)
+    and points at the same scripts, and an installed wheel has none.
+    """
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    config.set_main_option("path_separator", "os")
     config.attributes["database_url"] = settings.sqlalchemy_url
     return config
 

@@ -13,6 +13,7 @@ from typing import Any
 import sqlalchemy as sa
 from alembic import op
 from sqlalchemy.dialects import postgresql
+from sqlalchemy.schema import SchemaItem
 
 revision: str = "2c68285c4cb7"
 down_revision: str | None = "6dfbfb14fd1f"
@@ -44,7 +45,7 @@ def _entity_columns(table: str) -> list[sa.Column[Any]]:
     ]
 
 
-def _create_entity_table(table: str, *extra: sa.SchemaItem) -> None:
+def _create_entity_table(table: str, *extra: SchemaItem) -> None:
     op.create_table(
         table,
         *_entity_columns(table),
