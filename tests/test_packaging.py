@@ -3,6 +3,7 @@ outside Docker: each migrates and serves the API with nothing of the checkout ar
 
 from __future__ import annotations
 
+import configparser
 import json
 import os
 import shlex
@@ -104,6 +105,19 @@ def test_wheel_carries_every_migration_file(wheel: Path) -> None:
     assert packaged == MIGRATION_FILES
     assert "mlmodel_emulator/migrations/versions/" not in names
     assert any(name.endswith("script.py.mako") for name in packaged)
+
+
+def test_wheel_declares_the_cli_and_the_pytest_plugin(wheel: Path) -> None:
+    with zipfile.ZipFile(wheel) as archive:
+        names = archive.namelist()
+        (name,) = [name for name in names if name.endswith(".dist-info/entry_points.txt")]
+        entry_points = configparser.ConfigParser()
+        entry_points.read_string(archive.read(name).decode())
+
+    scripts = dict(entry_points["console_scripts"])
+    assert scripts == {"mlmodel-emulator": "mlmodel_emulator.cli:main"}
+    plugins = dict(entry_points["pytest11"])
+    assert plugins == {"mlmodel_emulator": "mlmodel_emulator.pytest_plugin"}
 
 
 def test_wheel_venv_imports_the_installed_package_not_the_checkout(
