@@ -9,6 +9,7 @@ import shutil
 import sys
 import tomllib
 from pathlib import Path
+from typing import Any
 
 from tests.live_server import run_checked
 
@@ -19,15 +20,20 @@ PIP_TIMEOUT_S = 900.0
 SOURCE_FILES = ("pyproject.toml", "README.md", "src")
 
 
-def pyproject() -> dict[str, object]:
+def pyproject() -> dict[str, Any]:
     return tomllib.loads((REPO_ROOT / "pyproject.toml").read_text())
 
 
 def runtime_requirements() -> list[str]:
-    """The project's dependencies and its build backend: what an install resolves."""
-    project = pyproject()
-    requirements = [*project["project"]["dependencies"], *project["build-system"]["requires"]]  # type: ignore[index]
-    return sorted(requirements)
+    """What an install resolves: the dependencies, the pytest extra, the build backend."""
+    project: dict[str, Any] = pyproject()
+    return sorted(
+        [
+            *project["project"]["dependencies"],
+            *project["project"]["optional-dependencies"]["pytest"],
+            *project["build-system"]["requires"],
+        ]
+    )
 
 
 def copy_sources(destination: Path) -> Path:
