@@ -110,7 +110,8 @@ class RunningServer:
             return f"<server log unreadable: {exc}>"
 
 
-def _version_ready(base_url: str) -> bool:
+def version_ready(base_url: str) -> bool:
+    """Whether a server at `base_url` answers the version route."""
     try:
         with urllib.request.urlopen(base_url + VERSION_PATH, timeout=2) as response:
             body = json.loads(response.read())
@@ -176,7 +177,7 @@ def serving(
     server = RunningServer(process, base_url, dict(env), log_path, database)
     try:
         deadline = time.monotonic() + SERVER_START_TIMEOUT_S
-        while not _version_ready(server.base_url):
+        while not version_ready(server.base_url):
             if process.poll() is not None:
                 raise RuntimeError(
                     f"server exited with code {process.returncode} before answering "
@@ -190,10 +191,11 @@ def serving(
             time.sleep(0.2)
         yield server
     finally:
-        _stop(process)
+        stop_process(process)
 
 
-def _stop(process: subprocess.Popen[bytes]) -> None:
+def stop_process(process: subprocess.Popen[bytes]) -> None:
+    """Stop a server started in a session of its own, and whatever it started."""
     if process.poll() is None:
         with contextlib.suppress(ProcessLookupError):
             os.killpg(process.pid, signal.SIGTERM)

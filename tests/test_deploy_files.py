@@ -6,8 +6,10 @@ import json
 import os
 import re
 import shlex
+import shutil
 import subprocess
 import sys
+import tempfile
 import tomllib
 from collections import Counter
 from collections.abc import Iterable, Mapping
@@ -277,11 +279,38 @@ def test_compose_app_waits_for_healthy_db() -> None:
     assert app["depends_on"] == {"db": {"condition": "service_healthy"}}
 
 
-def test_compose_app_builds_here_and_publishes_the_served_port() -> None:
+def test_compose_app_builds_here_and_publishes_a_host_port_range() -> None:
     app = load_compose()["services"][APP_SERVICE]
+    (published,) = app["ports"]
 
     assert app["build"] == "."
-    assert app["ports"] == [f"{SERVED_PORT}:{SERVED_PORT}"]
+    host, container = interpolate(published).split(":")
+    first, last = (int(port) for port in host.split("-"))
+    assert first == int(SERVED_PORT)
+    # Room for `docker compose up --scale mlmodel-emulator=3`, and more.
+    assert last - first + 1 >= 3
+    assert container == SERVED_PORT
+
+
+def test_compose_app_can_be_scaled() -> None:
+    app = load_compose()["services"][APP_SERVICE]
+
+    # A fixed name or a single host port would stop the second replica.
+    assert "container_name" not in app
+    assert "-" in interpolate(app["ports"][0]).split(":")[0]
+
+
+def test_compose_app_shares_the_keys_between_replicas() -> None:
+    environment = load_compose()["services"][APP_SERVICE]["environment"]
+    keys = (
+        "MLMODEL_EMULATOR_JWT_PRIVATE_KEY",
+        "MLMODEL_EMULATOR_SECRETS_KEY",
+        "MLMODEL_EMULATOR_SECRETS_PREVIOUS_KEY",
+    )
+
+    # Passed on from the shell or .env; empty, they fall back to the shared volume.
+    assert {name: environment[name] for name in keys} == {name: f"${{{name}:-}}" for name in keys}
+    assert all(app_environment()[name] == "" for name in keys)
 
 
 def test_compose_app_data_dir_is_a_named_volume() -> None:
@@ -333,6 +362,8 @@ def test_compose_app_environment_with_defaults_validates_as_settings(
     assert settings.data_dir == Path("/data")
     assert settings.strict_connection_validation is False
     assert settings.access_log is False
+    assert settings.jwt_private_key is None
+    assert settings.secrets_key is None
 
 
 def test_compose_database_url_uses_the_installed_psycopg_driver() -> None:
@@ -357,6 +388,77 @@ def test_compose_database_url_uses_the_installed_psycopg_driver() -> None:
         for requirement in pyproject["project"]["dependencies"]
     }
     assert "psycopg" in requirements
+
+
+def compose_command() -> list[str] | None:
+    """`docker compose` (the CLI plugin), else the standalone `docker-compose`, else None.
+
+    Neither needs a Docker engine to render `config`."""
+    docker = shutil.which("docker")
+    if docker is not None:
+        probe = subprocess.run(
+            [docker, "compose", "version"], capture_output=True, timeout=60, check=False
+        )
+        if probe.returncode == 0:
+            return [docker, "compose"]
+    standalone = shutil.which("docker-compose")
+    return [standalone] if standalone is not None else None
+
+
+def compose_config(**env: str) -> dict[str, Any]:
+    """`docker compose config`: the file checked and interpolated by compose itself, with
+    only `env` set (and no .env file read)."""
+    command = compose_command()
+    if command is None:
+        pytest.skip("neither `docker compose` nor `docker-compose` is installed")
+    clean = {name: os.environ[name] for name in ("PATH", "HOME") if name in os.environ}
+    with tempfile.NamedTemporaryFile("w", suffix=".env") as no_env_file:
+        result = subprocess.run(
+            [*command, "--env-file", no_env_file.name, "--file", "docker-compose.yml", "config"],
+            cwd=REPO_ROOT,
+            env={**clean, **env},
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
+    assert result.returncode == 0, result.stderr
+    rendered = yaml.safe_load(result.stdout)
+    assert isinstance(rendered, dict)
+    return rendered
+
+
+def published_ports(rendered: dict[str, Any]) -> list[tuple[str, str]]:
+    """(host, container) of the app's ports, as compose renders them."""
+    return [
+        (str(port["published"]), str(port["target"]))
+        for port in rendered["services"][APP_SERVICE]["ports"]
+    ]
+
+
+def test_compose_config_accepts_the_file_with_its_defaults() -> None:
+    rendered = compose_config()
+
+    assert set(rendered["services"]) == {"db", APP_SERVICE}
+    assert published_ports(rendered) == [("8585-8594", SERVED_PORT)]
+    environment = rendered["services"][APP_SERVICE]["environment"]
+    assert environment["DATABASE_URL"] == (
+        "postgresql+psycopg://mlmodel:mlmodel@db:5432/mlmodel_emulator"
+    )
+    assert environment["MLMODEL_EMULATOR_SECRETS_KEY"] in ("", None)
+
+
+def test_compose_config_takes_the_keys_and_the_port_range_from_the_environment() -> None:
+    rendered = compose_config(
+        EMULATOR_HOST_PORTS="9100-9102",
+        MLMODEL_EMULATOR_SECRETS_KEY="shared-fernet-key",
+        MLMODEL_EMULATOR_JWT_PRIVATE_KEY="shared-pem",
+    )
+
+    assert published_ports(rendered) == [("9100-9102", SERVED_PORT)]
+    environment = rendered["services"][APP_SERVICE]["environment"]
+    assert environment["MLMODEL_EMULATOR_SECRETS_KEY"] == "shared-fernet-key"
+    assert environment["MLMODEL_EMULATOR_JWT_PRIVATE_KEY"] == "shared-pem"
 
 
 # --- Dockerfile ----------------------------------------------------------------------------

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
@@ -173,3 +174,25 @@ def lock_for_replacing(connection: Connection, tables: Sequence[Table]) -> None:
         preparer = connection.dialect.identifier_preparer
         names = ", ".join(preparer.format_table(table) for table in tables)
         connection.execute(text(f"LOCK TABLE {names} IN EXCLUSIVE MODE"))
+
+
+# The pg_advisory_lock key of schema migrations: a fixed 63-bit number.
+MIGRATION_LOCK_KEY = int.from_bytes(b"mlmigrat", "big") & (2**63 - 1)
+
+
+@contextmanager
+def migration_lock(connection: Connection) -> Iterator[None]:
+    """One schema migration at a time: replicas that start together (``docker compose up
+    --scale``) run ``migrate`` together, and all but the first would fail on tables the first
+    is creating. PostgreSQL: a session advisory lock, committed around so that the migration
+    gets transactions of its own. SQLite: nothing, a file has one writer at a time."""
+    if connection.dialect.name != "postgresql":
+        yield
+        return
+    connection.execute(select(func.pg_advisory_lock(MIGRATION_LOCK_KEY)))
+    connection.commit()
+    try:
+        yield
+    finally:
+        connection.execute(select(func.pg_advisory_unlock(MIGRATION_LOCK_KEY)))
+        connection.commit()

@@ -15,6 +15,7 @@ import mlmodel_emulator.mlmodels.models  # noqa: F401
 from mlmodel_emulator.config import Settings
 from mlmodel_emulator.db.base import Base
 from mlmodel_emulator.db.engine import make_engine
+from mlmodel_emulator.db.statements import migration_lock
 
 config = context.config
 if config.config_file_name is not None and not config.attributes.get("skip_logging"):
@@ -31,7 +32,7 @@ def run_migrations() -> None:
     url = config.attributes.get("database_url") or Settings().sqlalchemy_url
     engine = make_engine(url)
     try:
-        with engine.connect() as connection:
+        with engine.connect() as connection, migration_lock(connection):
             _run(connection)
     finally:
         engine.dispose()
