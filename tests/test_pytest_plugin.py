@@ -231,7 +231,8 @@ def emulator_settings_overrides():
 """
     )
     pytester.makepyfile(
-        """
+        LIVE_CALLS
+        + """
 SERVICES = "/api/v1/services/mlmodelServices"
 LENIENT = {"name": "m", "serviceType": "Mlflow", "connection": {"config": {"type": "Mlflow"}}}
 
@@ -252,10 +253,20 @@ def test_environment_ignored(emulator_client, emulator_settings):
     assert response.status_code == 200, response.text
     assert emulator_settings.bulk_max_items == 100
     assert emulator_settings.database_url.startswith("sqlite:///")
+
+
+def test_live_server_strict_and_environment_ignored(emulator_live_server):
+    status, refused = call(emulator_live_server, "PUT", "/v1/services/mlmodelServices", LENIENT)
+    assert status == 400
+    assert "trackingUri" in refused["message"]
+
+    items = [{"name": f"s{n}", "serviceType": "SageMaker"} for n in range(2)]
+    status, bulk = call(emulator_live_server, "PUT", "/v1/services/mlmodelServices/bulk", items)
+    assert (status, bulk["numberOfRowsPassed"]) == (200, 2)
 """
     )
 
-    run_inner(pytester).assert_outcomes(passed=2)
+    run_inner(pytester).assert_outcomes(passed=3)
 
 
 def test_emulator_settings_overrides_of_the_plugin_own_settings_are_refused(
