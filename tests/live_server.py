@@ -191,11 +191,10 @@ def serving(
             time.sleep(0.2)
         yield server
     finally:
-        stop_process(process)
+        _stop(process)
 
 
-def stop_process(process: subprocess.Popen[bytes]) -> None:
-    """Stop a server started in a session of its own, and whatever it started."""
+def _stop(process: subprocess.Popen[bytes]) -> None:
     if process.poll() is None:
         with contextlib.suppress(ProcessLookupError):
             os.killpg(process.pid, signal.SIGTERM)

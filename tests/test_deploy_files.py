@@ -664,5 +664,5 @@ def test_package_data_ships_every_data_file_of_the_package() -> None:
         if path.is_file() and path.suffix not in {".py", ".pyc", ".typed"}
     )
 
-    assert data_files == ["test_connections/definitions.json"]
+    assert data_files == ["migrations/script.py.mako", "test_connections/definitions.json"]
     assert all(any(fnmatchcase(name, pattern) for pattern in patterns) for name in data_files)

@@ -21,7 +21,7 @@ from tests.live_server import (
     emulator_command,
     free_port,
     mint_token,
-    stop_process,
+    stop_process_group,
     version_ready,
 )
 from tests.test_deploy_files import (
@@ -96,7 +96,7 @@ def replicas(envs: list[dict[str, str]], log_dir: Path) -> Iterator[list[str]]:
         yield urls
     finally:
         for process in processes:
-            stop_process(process)
+            stop_process_group(process)
 
 
 def call(url: str, method: str, path: str, token: str, body: object = None) -> tuple[int, dict]:
