@@ -20,6 +20,7 @@ from sqlalchemy import ColumnElement, Connection
 from starlette.background import BackgroundTask
 
 from mlmodel_emulator.common.api import ApiModel
+from mlmodel_emulator.common.paging import VersionPage
 from mlmodel_emulator.deps import (
     AuthenticatedRoute,
     ContextAndBody,
@@ -397,13 +398,69 @@ def _without_fields(endpoint: Callable[..., Any], spec: Routes) -> None:
     endpoint.__signature__ = signature.replace(parameters=parameters)  # type: ignore[attr-defined]
 
 
+VersionLimitQuery = Annotated[
+    int | None,
+    Query(ge=1, le=1_000_000, description="Page size; without it (and a cursor), every version."),
+]
+VersionCursorQuery = Annotated[
+    str | None,
+    Query(description="Cursor from the X-Paging-Before or X-Paging-After header of a page."),
+]
+PAGING_BEFORE_HEADER = "X-Paging-Before"
+PAGING_AFTER_HEADER = "X-Paging-After"
+
+
+def _paging_headers(request: Request, page: VersionPage) -> dict[str, str]:
+    """The cursors of the pages on either side of a page of versions: the official client's
+    EntityVersionHistory refuses any key but entityType and versions, so they travel as
+    headers, and as a Link header (RFC 8288) to the next and previous pages."""
+    headers: dict[str, str] = {}
+    links: list[str] = []
+    for name, value, header, rel in (
+        ("after", page.after, PAGING_AFTER_HEADER, "next"),
+        ("before", page.before, PAGING_BEFORE_HEADER, "prev"),
+    ):
+        if value is None:
+            continue
+        headers[header] = value
+        other = "before" if name == "after" else "after"
+        params = [(k, v) for k, v in request.query_params.multi_items() if k not in (name, other)]
+        url = request.url.replace_query_params(**dict(params), **{name: value})
+        links.append(f'<{url}>; rel="{rel}"')
+    if links:
+        headers["Link"] = ", ".join(links)
+    return headers
+
+
 def _add_version_routes(router: APIRouter, spec: Routes) -> None:
     kind = spec.kind
 
-    async def list_versions(id: uuid.UUID, ctx: ContextDep) -> Response:
-        docs = ctx.database.read(core.list_versions, kind, str(id), caller=caller_of(ctx))
+    async def list_versions(
+        id: uuid.UUID,
+        request: Request,
+        ctx: ContextDep,
+        limit: VersionLimitQuery = None,
+        before: VersionCursorQuery = None,
+        after: VersionCursorQuery = None,
+    ) -> Response:
+        headers: dict[str, str] = {}
+        if limit is None and before is None and after is None:
+            docs = ctx.database.read(core.list_versions, kind, str(id), caller=caller_of(ctx))
+        else:
+            page = ctx.database.read(
+                core.versions_page,
+                kind,
+                str(id),
+                limit=limit,
+                before=before,
+                after=after,
+                caller=caller_of(ctx),
+            )
+            docs = page.docs
+            headers = _paging_headers(request, page)
         versions = [orjson.dumps(render(kind, ctx, doc)).decode() for doc in docs]
-        return json_response({"entityType": kind.entity_type, "versions": versions})
+        body = {"entityType": kind.entity_type, "versions": versions}
+        return json_response(body, headers=headers)
 
     router.add_api_route(
         "/{id}/versions",
@@ -412,7 +469,11 @@ def _add_version_routes(router: APIRouter, spec: Routes) -> None:
         name=f"list_{spec.one}_versions",
         response_model=None,
         responses={200: {"model": spec.history_model}, **spec.errors},
-        description=f"Every version of a {spec.label}, newest first, each as JSON text.",
+        description=(
+            f"Every version of a {spec.label}, newest first, each as JSON text; with `limit`, "
+            "`before` or `after`, one page of them, its neighbours' cursors in the "
+            "X-Paging-Before and X-Paging-After headers (and a Link header)."
+        ),
     )
 
     async def get_version(id: uuid.UUID, version: str, ctx: ContextDep) -> Response:
