@@ -41,7 +41,7 @@ from mlmodel_emulator.entities.kind import (
     ListQuery,
     Outcome,
 )
-from mlmodel_emulator.errors import BadRequest, PayloadTooLarge
+from mlmodel_emulator.errors import PayloadTooLarge
 from mlmodel_emulator.jobs import runner
 from mlmodel_emulator.jobs.service import Started
 from mlmodel_emulator.responses import CHANGE_HEADER, json_response
@@ -159,6 +159,24 @@ def changed_answer(
 def accepted(ctx: RequestContext, started: Started, keys: tuple[str, ...]) -> Response:
     """202 with the job's id; the job's work runs once this answer is out."""
     response = json_response({key: started.doc[key] for key in keys}, status_code=202)
+    response.background = BackgroundTask(
+        runner.run, ctx.database, ctx.clock, started.job_id, started.work
+    )
+    return response
+
+
+def accepted_bulk(ctx: RequestContext, started: Started, items: int) -> Response:
+    """202 for PUT /bulk?async=true: OpenMetadata's placeholder BulkOperationResult (the
+    official client parses the answer as one, and refuses any other key), with the job in
+    the Location header; the work runs once this answer is out."""
+    body = {
+        "status": "running",
+        "numberOfRowsProcessed": items,
+        "numberOfRowsPassed": 0,
+        "numberOfRowsFailed": 0,
+    }
+    headers = {"Location": f"{ctx.base_url}/v1/jobs/{started.job_id}"}
+    response = json_response(body, status_code=202, headers=headers)
     response.background = BackgroundTask(
         runner.run, ctx.database, ctx.clock, started.job_id, started.work
     )
@@ -535,15 +553,25 @@ def _add_patch_and_bulk_routes(router: APIRouter, spec: Routes) -> None:
     async def bulk_create_or_update(
         items: Annotated[list[Any], Body(description="Create requests, as for PUT.")],
         ctx: ContextDep,
-        run_async: Annotated[bool, Query(alias="async")] = False,
+        run_async: Annotated[
+            bool,
+            Query(alias="async", description="Answer 202 at once; the job tells the outcome."),
+        ] = False,
         override_metadata: Annotated[bool, Query(alias="overrideMetadata")] = False,
     ) -> Response:
-        if run_async:
-            raise BadRequest(f"async=true is not supported for {spec.label}s; use async=false")
         if len(items) > ctx.settings.bulk_max_items:
             raise PayloadTooLarge(
                 f"Bulk request holds {len(items)} items; the limit is {ctx.settings.bulk_max_items}"
             )
+        if run_async:
+            started = ctx.database.write(
+                bulk.create_or_update_later,
+                kind,
+                items,
+                caller=caller_of(ctx),
+                override=override_metadata,
+            )
+            return accepted_bulk(ctx, started, len(items))
         result = ctx.database.write(
             bulk.create_or_update_many,
             kind,
@@ -559,8 +587,26 @@ def _add_patch_and_bulk_routes(router: APIRouter, spec: Routes) -> None:
         methods=["PUT"],
         name=f"bulk_create_or_update_{spec.many}",
         response_model=None,
-        responses={200: {"model": spec.bulk_result_model}, **spec.errors},
-        description=f"Create or update many {spec.label}s; each item succeeds or fails on its own.",
+        responses={
+            200: {"model": spec.bulk_result_model},
+            202: {
+                "model": spec.bulk_result_model,
+                "description": "Accepted: the job is in the Location header.",
+                "headers": {
+                    "Location": {
+                        "description": "/api/v1/jobs/{jobId}: the job, and once completed "
+                        "its BulkOperationResult.",
+                        "schema": {"type": "string"},
+                    }
+                },
+            },
+            **spec.errors,
+        },
+        description=(
+            f"Create or update many {spec.label}s; each item succeeds or fails on its own. "
+            "With async=true, 400, 401 and 413 come at once, then 202 and the work runs in the "
+            "background."
+        ),
     )
 
 
