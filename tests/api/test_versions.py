@@ -6,6 +6,7 @@ import json
 import uuid
 
 import pytest
+from sqlalchemy import event
 
 from tests.factories import MLMODELS_URL, SERVICES_URL, create_request, model_request
 
@@ -291,3 +292,30 @@ def test_list_model_versions_pages_too(client, auth_headers):
 
     assert first.json()["entityType"] == "mlmodel"
     assert [_versions(first), _versions(second)] == [[0.3, 0.2], [0.1]]
+
+
+def test_list_versions_page_reads_a_bounded_keyset_range(client, auth_headers, five_versions):
+    first = client.get(five_versions, params={"limit": 2}, headers=auth_headers)
+    app_engine = client.app.state.database.engine
+    statements: list[tuple[str, object]] = []
+
+    def listener(conn, cursor, statement, parameters, context, executemany):
+        statements.append((statement, parameters))
+
+    event.listen(app_engine, "before_cursor_execute", listener)
+    try:
+        client.get(
+            five_versions,
+            params={"limit": 2, "after": first.headers["X-Paging-After"]},
+            headers=auth_headers,
+        )
+    finally:
+        event.remove(app_engine, "before_cursor_execute", listener)
+
+    [(history, parameters)] = [s for s in statements if "mlmodel_service_version" in s[0]]
+    assert "LIMIT" in history.upper()
+    assert "version_tenths <" in history
+    values = list(parameters.values()) if isinstance(parameters, dict) else list(parameters)
+    # Below version 0.4 (tenths), limit + 1 rows.
+    assert 4 in values
+    assert 3 in values
