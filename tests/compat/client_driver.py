@@ -834,6 +834,28 @@ def step_versions(ctx: Context) -> None:
     expect_equal(old.description, "first", "description")
 
 
+def step_versions_paged(ctx: Context) -> None:
+    """A page of versions (`?limit=1`) still parses as the client's EntityVersionHistory;
+    the cursor of the next page is in X-Paging-After. Read with plain requests: the client
+    does not page versions."""
+    if ctx.mlflow_v2 is None:
+        raise StepSkippedError("put_update did not pass")
+    url = f"{ctx.host_port}/v1/services/mlmodelServices/{ctx.entity(MLFLOW).id.root}/versions"
+    headers = {"Authorization": f"Bearer {ctx.token}"}
+    pages: list[list[float]] = []
+    params: dict[str, Any] = {"limit": 1}
+    while True:
+        response = requests.get(url, params=params, headers=headers, timeout=10)
+        expect_equal(response.status_code, 200, f"GET versions: {response.text}")
+        history = EntityVersionHistory(**response.json())
+        pages.append([json.loads(item)["version"] for item in history.versions])
+        cursor = response.headers.get("X-Paging-After")
+        if cursor is None or len(pages) > 3:
+            break
+        params = {"limit": 1, "after": cursor}
+    expect_equal(pages, [[0.2], [0.1]], "pages")
+
+
 def step_create_user(ctx: Context) -> None:
     """create_or_update of a user, read back with get_by_name(User)."""
     user = ctx.client.create_or_update(CreateUserRequest(name=OWNER, email=OWNER_EMAIL))
@@ -1798,6 +1820,7 @@ STEPS: list[tuple[str, Callable[[Context], str | None]]] = [
     ("list_entities_paging", step_list_entities),
     ("list_all_entities", step_list_all_entities),
     ("entity_versions", step_versions),
+    ("entity_versions_paged", step_versions_paged),
     # Services created from here on are not in ``ctx.created``: the listing steps above
     # count exactly the services they expect.
     ("create_user", step_create_user),
