@@ -147,18 +147,6 @@ def test_bulk_default_limit_is_100(client, auth_headers):
     assert response.status_code == 413
 
 
-def test_bulk_async_returns_400(client, auth_headers):
-    response = client.put(
-        f"{SERVICES_URL}/bulk?async=true", json=[create_request()], headers=auth_headers
-    )
-
-    assert response.status_code == 400
-    assert (
-        response.json()["message"]
-        == "async=true is not supported for ML model services; use async=false"
-    )
-
-
 def test_bulk_body_not_an_array_returns_400(client, auth_headers):
     response = client.put(BULK_URL, json={"name": "x"}, headers=auth_headers)
 

@@ -79,6 +79,8 @@ ADMIN = "admin"
 BOT = "ingestion-bot"
 BODY_LIMIT = 3000
 RECORDED_HEADERS = ("Content-type", "If-Match")
+# The answer headers steps check.
+RECORDED_RESPONSE_HEADERS = ("Location",)
 # What the server is expected to return for a password field read by a non-bot user.
 PASSWORD_MASK = "*********"
 
@@ -103,6 +105,7 @@ LIFECYCLE = "compat-lifecycle"
 PATCHED = "compat-patched"
 UNDESCRIBED = "compat-undescribed"
 BACKGROUND = "compat-background"
+BULK_BACKGROUND = "compat-bulk-background"
 # The name in the Python example of Collate's "Create an ML Model Service" page.
 SDK_NAME = "mlflow_svc"
 # EntityRepository's text for a stale If-Match (PreconditionFailedException).
@@ -134,6 +137,7 @@ class Exchange:
     response_body: str
     # Only the headers steps check; the Authorization header stays out of the summary.
     request_headers: dict[str, str] = field(default_factory=dict)
+    response_headers: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass
@@ -177,6 +181,11 @@ class Recorder:
                     response.status_code,
                     _clip(response.text),
                     headers,
+                    {
+                        name: response.headers[name]
+                        for name in RECORDED_RESPONSE_HEADERS
+                        if name in response.headers
+                    },
                 )
             )
             return response
@@ -823,6 +832,28 @@ def step_versions(ctx: Context) -> None:
     expect_equal(old.id, entity_id, "id")
     expect_equal(old.version and old.version.root, 0.1, "version")
     expect_equal(old.description, "first", "description")
+
+
+def step_versions_paged(ctx: Context) -> None:
+    """A page of versions (`?limit=1`) still parses as the client's EntityVersionHistory;
+    the cursor of the next page is in X-Paging-After. Read with plain requests: the client
+    does not page versions."""
+    if ctx.mlflow_v2 is None:
+        raise StepSkippedError("put_update did not pass")
+    url = f"{ctx.host_port}/v1/services/mlmodelServices/{ctx.entity(MLFLOW).id.root}/versions"
+    headers = {"Authorization": f"Bearer {ctx.token}"}
+    pages: list[list[float]] = []
+    params: dict[str, Any] = {"limit": 1}
+    while True:
+        response = requests.get(url, params=params, headers=headers, timeout=10)
+        expect_equal(response.status_code, 200, f"GET versions: {response.text}")
+        history = EntityVersionHistory(**response.json())
+        pages.append([json.loads(item)["version"] for item in history.versions])
+        cursor = response.headers.get("X-Paging-After")
+        if cursor is None or len(pages) > 3:
+            break
+        params = {"limit": 1, "after": cursor}
+    expect_equal(pages, [[0.2], [0.1]], "pages")
 
 
 def step_create_user(ctx: Context) -> None:
@@ -1493,6 +1524,46 @@ def step_restore_async(ctx: Context) -> None:
     expect_equal((restored.deleted, tenths(restored)), (False, 3), "(deleted, version)")
 
 
+def step_bulk_async(ctx: Context) -> None:
+    """bulk_create_or_update(use_async=True) parses the 202 placeholder; the job named in
+    Location completes with the real BulkOperationResult, and the service exists."""
+    om = ctx.client
+    # The aggregate the client returns sets its own status, so the server's answer (parsed
+    # by the client as a BulkOperationResult) is captured too.
+    server_results: list[BulkOperationResult] = []
+    execute = om._execute_bulk_operation
+
+    def capture(*args: Any, **kwargs: Any) -> BulkOperationResult:
+        answer = execute(*args, **kwargs)
+        server_results.append(answer)
+        return answer
+
+    om._execute_bulk_operation = capture  # type: ignore[method-assign]
+    mark = ctx.recorder.mark()
+    try:
+        result = om.bulk_create_or_update(
+            [mlflow_request(BULK_BACKGROUND, "bulk in the background")], use_async=True
+        )
+    finally:
+        del om._execute_bulk_operation
+    exchanges = ctx.recorder.since(mark)
+    path = "/v1/services/mlmodelServices/bulk?async=true&overrideMetadata=false"
+    expect_equal(calls(exchanges), [("PUT", path, 202)], "what it sends")
+    expect_equal(result.numberOfRowsFailed.root, 0, "numberOfRowsFailed")
+    expect_equal(len(server_results), 1, "bulk requests sent")
+    expect_equal(server_results[0].status, Status.running, "status of the 202 answer")
+    location = exchanges[0].response_headers.get("Location", "")
+    job_id = location.rsplit("/", 1)[-1]
+    expect_equal(location, ctx.job_url(job_id), "Location")
+    job = wait_for_job(ctx, job_id)
+    expect_equal(job.get("status"), JOB_SUCCEEDED, "job status")
+    server = BulkOperationResult.model_validate(job.get("result"))
+    expect_equal(server.status, Status.success, "job result status")
+    expect_equal(server.numberOfRowsPassed.root, 1, "job result numberOfRowsPassed")
+    entity = om.get_by_name(MlModelService, BULK_BACKGROUND)
+    check(entity is not None, f"{BULK_BACKGROUND} not found after the job")
+
+
 def step_delete_async_hard(ctx: Context) -> None:
     """delete_async(hard_delete=True): once the job is done, nothing finds the service."""
     if ctx.background is None:
@@ -1749,6 +1820,7 @@ STEPS: list[tuple[str, Callable[[Context], str | None]]] = [
     ("list_entities_paging", step_list_entities),
     ("list_all_entities", step_list_all_entities),
     ("entity_versions", step_versions),
+    ("entity_versions_paged", step_versions_paged),
     # Services created from here on are not in ``ctx.created``: the listing steps above
     # count exactly the services they expect.
     ("create_user", step_create_user),
@@ -1783,6 +1855,7 @@ STEPS: list[tuple[str, Callable[[Context], str | None]]] = [
     ("delete_async", step_delete_async),
     ("restore_async", step_restore_async),
     ("delete_async_hard", step_delete_async_hard),
+    ("bulk_create_or_update_async", step_bulk_async),
     ("sdk_configure", step_sdk_configure),
     ("sdk_create", step_sdk_create),
     ("sdk_retrieve", step_sdk_retrieve),

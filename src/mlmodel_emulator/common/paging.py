@@ -83,3 +83,34 @@ def assemble_page(
         if after is not None and rows:
             paging["before"] = _cursor_of(rows[0])
     return Page(docs=rows, paging=paging)
+
+
+# ---------------------------------------------------------------------------- versions
+
+
+def encode_version_cursor(tenths: int) -> str:
+    """A position in an entity's versions: URL-safe base64, padded, of {"version": tenths}."""
+    return base64.urlsafe_b64encode(orjson.dumps({"version": tenths})).decode("ascii")
+
+
+def decode_version_cursor(value: str | None) -> int | None:
+    """Read a version cursor back; an empty one means none. One we did not issue is a 400."""
+    if not value:
+        return None
+    try:
+        padded = value + "=" * (-len(value) % 4)
+        tenths = orjson.loads(base64.urlsafe_b64decode(padded.encode("ascii")))["version"]
+    except (ValueError, KeyError, TypeError, binascii.Error, UnicodeEncodeError):
+        raise BadRequest(f"Invalid paging cursor {value}") from None
+    if type(tenths) is not int or tenths < 0:
+        raise BadRequest(f"Invalid paging cursor {value}")
+    return tenths
+
+
+@dataclass(frozen=True, slots=True)
+class VersionPage:
+    """Versions newest first, and the cursors of the pages on either side (None: no page)."""
+
+    docs: list[dict[str, Any]]
+    before: str | None
+    after: str | None

@@ -4,7 +4,7 @@ own, in a fixed number of statements whatever the size of the request."""
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from pydantic import ValidationError
@@ -22,6 +22,7 @@ from mlmodel_emulator.entities.kind import (
 )
 from mlmodel_emulator.entities.permissions import Actor, Operation
 from mlmodel_emulator.errors import ApiError, BadRequest, describe_errors
+from mlmodel_emulator.jobs import service as jobs
 
 
 @dataclass(slots=True)
@@ -160,6 +161,38 @@ def create_or_update_many(
                 continue
         result.succeed(prepared, change)
     return result
+
+
+def create_or_update_later(
+    connection: Connection,
+    kind: Kind[Any],
+    items: Sequence[Any],
+    *,
+    caller: Caller,
+    override: bool = False,
+) -> jobs.Started:
+    """PUT /bulk?async=true: the caller is checked now and the job recorded; the bulk
+    itself is the returned work, run after the answer in a transaction of its own, and its
+    BulkOperationResult becomes the job's `result`."""
+    caller.actor(connection)
+    doc = jobs.start_bulk(
+        connection,
+        job_id=caller.ids.new(),
+        entity_type=kind.entity_type,
+        items=len(items),
+        override_metadata=override,
+        created_by=caller.principal.name,
+        now_ms=caller.now_ms,
+    )
+    kept = list(items)
+
+    def work(later: Connection, now_ms: int) -> Doc:
+        result = create_or_update_many(
+            later, kind, kept, caller=replace(caller, now_ms=now_ms), override=override
+        )
+        return result.to_json()
+
+    return jobs.Started(doc=doc, work=work)
 
 
 def _apply(

@@ -17,7 +17,14 @@ from sqlalchemy import Connection
 
 from mlmodel_emulator.common import versioning
 from mlmodel_emulator.common.api import storable_problem
-from mlmodel_emulator.common.paging import Page, assemble_page, decode_cursor
+from mlmodel_emulator.common.paging import (
+    Page,
+    VersionPage,
+    assemble_page,
+    decode_cursor,
+    decode_version_cursor,
+    encode_version_cursor,
+)
 from mlmodel_emulator.entities import permissions
 from mlmodel_emulator.entities.answers import check_if_match
 from mlmodel_emulator.entities.kind import (
@@ -583,6 +590,60 @@ def list_versions(
     if current is None:
         raise EntityNotFound(kind.entity_type, entity_id)
     return [current, *kind.store.list_versions(connection, entity_id)]
+
+
+def versions_page(
+    connection: Connection,
+    kind: Kind[Any],
+    entity_id: str,
+    *,
+    limit: int | None,
+    before: str | None,
+    after: str | None,
+    caller: Caller,
+) -> VersionPage:
+    """A page of versions, newest first, read by keyset on the version table: `after` goes
+    to older versions, `before` to newer ones, as a list's cursors do (om-api §2.9).
+
+    Forward, `after` points past the last version when older ones follow, and `before` at
+    the first when the page was asked for with `after`; backward, `before` points at the
+    first when newer ones precede, and `after` at the last.
+    """
+    caller.actor(connection)
+    if before is not None and after is not None:
+        raise BadRequest("Only one of before or after query parameter allowed")
+    older_than, newer_than = decode_version_cursor(after), decode_version_cursor(before)
+    current = kind.store.get_by_id(connection, entity_id)
+    if current is None:
+        raise EntityNotFound(kind.entity_type, entity_id)
+    now = versioning.from_wire(current["version"])
+    fetch = None if limit is None else limit + 1
+    docs: list[Doc]
+    if newer_than is not None:
+        # Nearest first, that is oldest first; the current version is the newest of all.
+        docs = kind.store.versions_page(connection, entity_id, newer_than=newer_than, limit=fetch)
+        if now > newer_than:
+            docs.append(current)
+        docs = docs[:fetch][::-1]
+        more_before = limit is not None and len(docs) > limit
+        if more_before:
+            docs = docs[1:]
+        first = encode_version_cursor(_tenths(docs[0])) if more_before else None
+        last = encode_version_cursor(_tenths(docs[-1])) if docs else None
+        return VersionPage(docs=docs, before=first, after=last)
+    head = [current] if older_than is None or now < older_than else []
+    rest = None if fetch is None else fetch - len(head)
+    docs = head + kind.store.versions_page(connection, entity_id, older_than=older_than, limit=rest)
+    more_after = limit is not None and len(docs) > limit
+    if more_after:
+        docs = docs[:limit]
+    last = encode_version_cursor(_tenths(docs[-1])) if more_after else None
+    first = encode_version_cursor(_tenths(docs[0])) if older_than is not None and docs else None
+    return VersionPage(docs=docs, before=first, after=last)
+
+
+def _tenths(doc: Doc) -> int:
+    return versioning.from_wire(doc["version"])
 
 
 def get_version(

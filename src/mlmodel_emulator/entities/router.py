@@ -20,6 +20,7 @@ from sqlalchemy import ColumnElement, Connection
 from starlette.background import BackgroundTask
 
 from mlmodel_emulator.common.api import ApiModel
+from mlmodel_emulator.common.paging import VersionPage
 from mlmodel_emulator.deps import (
     AuthenticatedRoute,
     ContextAndBody,
@@ -40,7 +41,7 @@ from mlmodel_emulator.entities.kind import (
     ListQuery,
     Outcome,
 )
-from mlmodel_emulator.errors import BadRequest, PayloadTooLarge
+from mlmodel_emulator.errors import PayloadTooLarge
 from mlmodel_emulator.jobs import runner
 from mlmodel_emulator.jobs.service import Started
 from mlmodel_emulator.responses import CHANGE_HEADER, json_response
@@ -158,6 +159,24 @@ def changed_answer(
 def accepted(ctx: RequestContext, started: Started, keys: tuple[str, ...]) -> Response:
     """202 with the job's id; the job's work runs once this answer is out."""
     response = json_response({key: started.doc[key] for key in keys}, status_code=202)
+    response.background = BackgroundTask(
+        runner.run, ctx.database, ctx.clock, started.job_id, started.work
+    )
+    return response
+
+
+def accepted_bulk(ctx: RequestContext, started: Started, items: int) -> Response:
+    """202 for PUT /bulk?async=true: OpenMetadata's placeholder BulkOperationResult (the
+    official client parses the answer as one, and refuses any other key), with the job in
+    the Location header; the work runs once this answer is out."""
+    body = {
+        "status": "running",
+        "numberOfRowsProcessed": items,
+        "numberOfRowsPassed": 0,
+        "numberOfRowsFailed": 0,
+    }
+    headers = {"Location": f"{ctx.base_url}/v1/jobs/{started.job_id}"}
+    response = json_response(body, status_code=202, headers=headers)
     response.background = BackgroundTask(
         runner.run, ctx.database, ctx.clock, started.job_id, started.work
     )
@@ -397,13 +416,69 @@ def _without_fields(endpoint: Callable[..., Any], spec: Routes) -> None:
     endpoint.__signature__ = signature.replace(parameters=parameters)  # type: ignore[attr-defined]
 
 
+VersionLimitQuery = Annotated[
+    int | None,
+    Query(ge=1, le=1_000_000, description="Page size; without it (and a cursor), every version."),
+]
+VersionCursorQuery = Annotated[
+    str | None,
+    Query(description="Cursor from the X-Paging-Before or X-Paging-After header of a page."),
+]
+PAGING_BEFORE_HEADER = "X-Paging-Before"
+PAGING_AFTER_HEADER = "X-Paging-After"
+
+
+def _paging_headers(request: Request, page: VersionPage) -> dict[str, str]:
+    """The cursors of the pages on either side of a page of versions: the official client's
+    EntityVersionHistory refuses any key but entityType and versions, so they travel as
+    headers, and as a Link header (RFC 8288) to the next and previous pages."""
+    headers: dict[str, str] = {}
+    links: list[str] = []
+    for name, value, header, rel in (
+        ("after", page.after, PAGING_AFTER_HEADER, "next"),
+        ("before", page.before, PAGING_BEFORE_HEADER, "prev"),
+    ):
+        if value is None:
+            continue
+        headers[header] = value
+        other = "before" if name == "after" else "after"
+        params = [(k, v) for k, v in request.query_params.multi_items() if k not in (name, other)]
+        url = request.url.replace_query_params(**dict(params), **{name: value})
+        links.append(f'<{url}>; rel="{rel}"')
+    if links:
+        headers["Link"] = ", ".join(links)
+    return headers
+
+
 def _add_version_routes(router: APIRouter, spec: Routes) -> None:
     kind = spec.kind
 
-    async def list_versions(id: uuid.UUID, ctx: ContextDep) -> Response:
-        docs = ctx.database.read(core.list_versions, kind, str(id), caller=caller_of(ctx))
+    async def list_versions(
+        id: uuid.UUID,
+        request: Request,
+        ctx: ContextDep,
+        limit: VersionLimitQuery = None,
+        before: VersionCursorQuery = None,
+        after: VersionCursorQuery = None,
+    ) -> Response:
+        headers: dict[str, str] = {}
+        if limit is None and before is None and after is None:
+            docs = ctx.database.read(core.list_versions, kind, str(id), caller=caller_of(ctx))
+        else:
+            page = ctx.database.read(
+                core.versions_page,
+                kind,
+                str(id),
+                limit=limit,
+                before=before,
+                after=after,
+                caller=caller_of(ctx),
+            )
+            docs = page.docs
+            headers = _paging_headers(request, page)
         versions = [orjson.dumps(render(kind, ctx, doc)).decode() for doc in docs]
-        return json_response({"entityType": kind.entity_type, "versions": versions})
+        body = {"entityType": kind.entity_type, "versions": versions}
+        return json_response(body, headers=headers)
 
     router.add_api_route(
         "/{id}/versions",
@@ -412,7 +487,11 @@ def _add_version_routes(router: APIRouter, spec: Routes) -> None:
         name=f"list_{spec.one}_versions",
         response_model=None,
         responses={200: {"model": spec.history_model}, **spec.errors},
-        description=f"Every version of a {spec.label}, newest first, each as JSON text.",
+        description=(
+            f"Every version of a {spec.label}, newest first, each as JSON text; with `limit`, "
+            "`before` or `after`, one page of them, its neighbours' cursors in the "
+            "X-Paging-Before and X-Paging-After headers (and a Link header)."
+        ),
     )
 
     async def get_version(id: uuid.UUID, version: str, ctx: ContextDep) -> Response:
@@ -474,15 +553,25 @@ def _add_patch_and_bulk_routes(router: APIRouter, spec: Routes) -> None:
     async def bulk_create_or_update(
         items: Annotated[list[Any], Body(description="Create requests, as for PUT.")],
         ctx: ContextDep,
-        run_async: Annotated[bool, Query(alias="async")] = False,
+        run_async: Annotated[
+            bool,
+            Query(alias="async", description="Answer 202 at once; the job tells the outcome."),
+        ] = False,
         override_metadata: Annotated[bool, Query(alias="overrideMetadata")] = False,
     ) -> Response:
-        if run_async:
-            raise BadRequest(f"async=true is not supported for {spec.label}s; use async=false")
         if len(items) > ctx.settings.bulk_max_items:
             raise PayloadTooLarge(
                 f"Bulk request holds {len(items)} items; the limit is {ctx.settings.bulk_max_items}"
             )
+        if run_async:
+            started = ctx.database.write(
+                bulk.create_or_update_later,
+                kind,
+                items,
+                caller=caller_of(ctx),
+                override=override_metadata,
+            )
+            return accepted_bulk(ctx, started, len(items))
         result = ctx.database.write(
             bulk.create_or_update_many,
             kind,
@@ -498,8 +587,26 @@ def _add_patch_and_bulk_routes(router: APIRouter, spec: Routes) -> None:
         methods=["PUT"],
         name=f"bulk_create_or_update_{spec.many}",
         response_model=None,
-        responses={200: {"model": spec.bulk_result_model}, **spec.errors},
-        description=f"Create or update many {spec.label}s; each item succeeds or fails on its own.",
+        responses={
+            200: {"model": spec.bulk_result_model},
+            202: {
+                "model": spec.bulk_result_model,
+                "description": "Accepted: the job is in the Location header.",
+                "headers": {
+                    "Location": {
+                        "description": "/api/v1/jobs/{jobId}: the job, and once completed "
+                        "its BulkOperationResult.",
+                        "schema": {"type": "string"},
+                    }
+                },
+            },
+            **spec.errors,
+        },
+        description=(
+            f"Create or update many {spec.label}s; each item succeeds or fails on its own. "
+            "With async=true, 400, 401 and 413 come at once, then 202 and the work runs in the "
+            "background."
+        ),
     )
 
 

@@ -294,6 +294,34 @@ class Store:
         )
         return list(connection.execute(statement).scalars())
 
+    def versions_page(
+        self,
+        connection: Connection,
+        entity_id: str,
+        *,
+        older_than: int | None = None,
+        newer_than: int | None = None,
+        limit: int | None = None,
+    ) -> list[Doc]:
+        """Past versions on one side of a version (tenths), nearest first: newest first
+        below `older_than`, oldest first above `newer_than`; a keyset range of the primary
+        key, at most `limit` rows."""
+        if self.versions is None:
+            return []
+        v = self.versions.c
+        statement = select(v.doc).where(v[self.owner_key] == entity_id)
+        if newer_than is not None:
+            statement = statement.where(v.version_tenths > newer_than).order_by(
+                v.version_tenths.asc()
+            )
+        else:
+            if older_than is not None:
+                statement = statement.where(v.version_tenths < older_than)
+            statement = statement.order_by(v.version_tenths.desc())
+        if limit is not None:
+            statement = statement.limit(limit)
+        return list(connection.execute(statement).scalars())
+
     def get_version(self, connection: Connection, entity_id: str, version: int) -> Doc | None:
         if self.versions is None:
             return None

@@ -26,8 +26,8 @@ async def get_job(
     job_id: Annotated[uuid.UUID, Path(alias="jobId", description="From a 202 answer.")],
     ctx: ContextDep,
 ) -> Response:
-    """How an asynchronous delete or restore stands: running, completed, or failed with the
-    error it ended on."""
+    """How an asynchronous delete, restore or bulk stands: running, completed (a bulk with
+    its BulkOperationResult), or failed with the error it ended on."""
     doc = ctx.database.read(
         service.get,
         str(job_id),

@@ -17,8 +17,8 @@ logger = logging.getLogger(__name__)
 
 def _complete_after(connection: Connection, clock: Clock, job_id: str, work: Work) -> None:
     at = clock.now_ms()
-    work(connection, at)
-    service.complete(connection, job_id, now_ms=at)
+    result = work(connection, at)
+    service.complete(connection, job_id, now_ms=at, result=result)
 
 
 async def run(database: Database, clock: Clock, job_id: str, work: Work) -> None:

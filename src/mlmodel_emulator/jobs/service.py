@@ -19,6 +19,7 @@ JOB_TYPE: Final = "job"
 RUNNING: Final = "running"
 COMPLETED: Final = "completed"
 FAILED: Final = "failed"
+BULK: Final = "bulk"
 
 # A job's work takes milliseconds. One still running this long after it started lost its
 # process (a restart, a crash) before it could record how it ended.
@@ -27,8 +28,9 @@ INTERRUPTED: Final = "The job was interrupted before it finished: its server pro
 # How long jobs are kept; older ones go when a new one starts.
 KEPT_FOR_MS: Final = 7 * 24 * 60 * 60 * 1000
 
-# What finishes a job: called with the write transaction and the time it runs at.
-Work = Callable[[Connection, int], None]
+# What finishes a job: called with the write transaction and the time it runs at; what it
+# returns, if anything, is the job's `result` (a bulk job's BulkOperationResult).
+Work = Callable[[Connection, int], Doc | None]
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,29 +73,75 @@ def start(
         "createdAt": now_ms,
         "message": f"{operation.capitalize()} operation initiated for {name}",
     }
+    return _record(connection, doc, now_ms)
+
+
+def start_bulk(
+    connection: Connection,
+    *,
+    job_id: str,
+    entity_type: str,
+    items: int,
+    override_metadata: bool,
+    created_by: str,
+    now_ms: int,
+) -> Doc:
+    """Record a new running bulk job of `items` create requests of one entity type:
+    "Bulk operation initiated for 3 mlmodelService requests"."""
+    doc: Doc = {
+        "jobId": job_id,
+        "status": RUNNING,
+        "operation": BULK,
+        "entityType": entity_type,
+        "items": items,
+        "overrideMetadata": override_metadata,
+        "createdBy": created_by,
+        "createdAt": now_ms,
+    }
+    doc["message"] = f"Bulk operation initiated for {_subject(doc)}"
+    return _record(connection, doc, now_ms)
+
+
+def _record(connection: Connection, doc: Doc, now_ms: int) -> Doc:
     repository.remove_older_than(connection, now_ms - KEPT_FOR_MS)
     repository.add(connection, doc)
     return doc
+
+
+def _subject(doc: Doc) -> str:
+    """What a job's messages name: its entity, or a bulk job's requests."""
+    if doc["operation"] == BULK:
+        return f"{doc['items']} {doc['entityType']} requests"
+    return str(doc["entityName"])
+
+
+def _message(doc: Doc, status: str) -> str:
+    return f"{doc['operation'].capitalize()} operation {status} for {_subject(doc)}"
 
 
 def _finish(connection: Connection, job_id: str, status: str, now_ms: int, **extra: Any) -> None:
     doc = repository.get_by_id(connection, job_id)
     if doc is None or doc["status"] != RUNNING:
         return
-    operation, name = doc["operation"].capitalize(), doc["entityName"]
     finished = {
         **doc,
         "status": status,
         "finishedAt": now_ms,
-        "message": f"{operation} operation {status} for {name}",
+        "message": _message(doc, status),
         **extra,
     }
     repository.finish(connection, finished, running=RUNNING)
 
 
-def complete(connection: Connection, job_id: str, *, now_ms: int) -> None:
-    """Mark a running job completed: "Delete operation completed for <name>"."""
-    _finish(connection, job_id, COMPLETED, now_ms)
+def complete(
+    connection: Connection, job_id: str, *, now_ms: int, result: Doc | None = None
+) -> None:
+    """Mark a running job completed: "Delete operation completed for <name>", with the
+    result its work gave, if any."""
+    if result is None:
+        _finish(connection, job_id, COMPLETED, now_ms)
+    else:
+        _finish(connection, job_id, COMPLETED, now_ms, result=result)
 
 
 def fail(connection: Connection, job_id: str, *, code: int, message: str, now_ms: int) -> None:
@@ -120,11 +168,10 @@ def get(
     if doc is None:
         raise EntityNotFound(JOB_TYPE, job_id)
     if doc["status"] == RUNNING and now_ms - int(doc["createdAt"]) > INTERRUPTED_AFTER_MS:
-        operation, name = doc["operation"].capitalize(), doc["entityName"]
         return {
             **doc,
             "status": FAILED,
-            "message": f"{operation} operation {FAILED} for {name}",
+            "message": _message(doc, FAILED),
             "error": {"code": 500, "message": INTERRUPTED},
         }
     return doc

@@ -149,7 +149,9 @@ class BulkResponse(ResponseModel):
 class BulkOperationResult(ResponseModel):
     """bulkOperationResult.json."""
 
-    status: Literal["success", "partialSuccess", "failure"]
+    status: Literal["success", "partialSuccess", "failure", "running"] = Field(
+        description="running only in the 202 answer of async=true, before any item is done."
+    )
     numberOfRowsProcessed: int
     numberOfRowsPassed: int
     numberOfRowsFailed: int
