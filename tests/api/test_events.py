@@ -342,3 +342,41 @@ def test_events_need_a_token(client):
 
     assert response.status_code == 401
     assert response.json()["code"] == 401
+
+
+def test_export_leaves_the_feed_out_and_import_empties_it(make_client, auth_headers):
+    client = make_client(admin_api=True)
+    client.post(SERVICES_URL, json=create_request(), headers=auth_headers)
+    document = client.get("/api/__emulator/export", headers=auth_headers).json()
+    client.put(SERVICES_URL, json=create_request(description="new"), headers=auth_headers)
+
+    response = client.post("/api/__emulator/import", json=document, headers=auth_headers)
+
+    assert response.status_code == 200, response.text
+    assert "change_event" not in document["tables"]
+    assert _events(client, auth_headers) == []
+
+
+@pytest.mark.parametrize(
+    ("scope", "left"),
+    [("", []), ("?scope=mlmodelServices", [("entityCreated", "team", "ml", 0.1, 0.1)])],
+)
+def test_reset_empties_the_events_of_what_it_empties(make_client, auth_headers, scope, left):
+    client = make_client(admin_api=True)
+    client.post(SERVICES_URL, json=create_request(), headers=auth_headers)
+    client.post(MLMODELS_URL, json=model_request("m1"), headers=auth_headers)
+    client.put("/api/v1/teams", json={"name": "ml", "teamType": "Group"}, headers=auth_headers)
+
+    response = client.post(f"/api/__emulator/reset{scope}", headers=auth_headers)
+
+    assert response.status_code == 204
+    assert _summary(_events(client, auth_headers)) == left
+
+
+def test_background_delete_records_its_event_when_it_runs(client, auth_headers, service):
+    response = client.delete(f"{SERVICES_URL}/async/{service['id']}", headers=auth_headers)
+
+    assert response.status_code == 202
+    assert _summary(_events(client, auth_headers))[1:] == [
+        ("entitySoftDeleted", "mlmodelService", "mlflow_svc", 0.1, 0.2)
+    ]
