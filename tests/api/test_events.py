@@ -17,6 +17,7 @@ ALL = {
     "entityRestored": "*",
 }
 BULK_URL = f"{SERVICES_URL}/bulk?async=false&overrideMetadata=false"
+INVALID_HUGE = "Invalid paging cursor eyJzZXEiOiA5MjIzMzcyMDM2ODU0Nzc1ODA4fQ=="
 ONLY_ONE_CURSOR = "Only one of before or after query parameter allowed"
 PATCH_TYPE = {"Content-Type": "application/json-patch+json"}
 
@@ -327,6 +328,8 @@ def test_pages_follow_the_cursors_with_the_total(client, auth_headers):
     ("params", "message"),
     [
         ({"after": "nope"}, "Invalid paging cursor nope"),
+        # {"seq": 2**63}: beyond what the column holds.
+        ({"after": "eyJzZXEiOiA5MjIzMzcyMDM2ODU0Nzc1ODA4fQ=="}, INVALID_HUGE),
         ({"after": "e30=", "before": "e30="}, ONLY_ONE_CURSOR),
     ],
 )
@@ -380,3 +383,32 @@ def test_background_delete_records_its_event_when_it_runs(client, auth_headers, 
     assert _summary(_events(client, auth_headers))[1:] == [
         ("entitySoftDeleted", "mlmodelService", "mlflow_svc", 0.1, 0.2)
     ]
+
+
+@pytest.mark.parametrize("timestamp", ["-1", str(2**63), "soon"])
+def test_timestamp_out_of_range_is_a_400(client, auth_headers, timestamp):
+    response = client.get(EVENTS_URL, params={**ALL, "timestamp": timestamp}, headers=auth_headers)
+
+    assert response.status_code == 400
+    assert response.json()["code"] == 400
+    assert "timestamp" in response.json()["message"]
+
+
+def test_patch_merged_into_a_session_records_the_session_change(client, auth_headers, service):
+    url = f"{SERVICES_URL}/{service['id']}"
+    headers = {**auth_headers, **PATCH_TYPE}
+    client.patch(url, json=[{"op": "add", "path": "/description", "value": "one"}], headers=headers)
+
+    second = client.patch(
+        url, json=[{"op": "add", "path": "/displayName", "value": "Two"}], headers=headers
+    ).json()
+
+    event = _events(client, auth_headers)[-1]
+    assert _summary([event]) == [("entityUpdated", "mlmodelService", "mlflow_svc", 0.1, 0.2)]
+    stored = client.get(url, headers=auth_headers).json()
+    assert event["changeDescription"] == stored["changeDescription"]
+    assert [f["name"] for f in event["changeDescription"]["fieldsAdded"]] == [
+        "description",
+        "displayName",
+    ]
+    assert event["incrementalChangeDescription"] == second["changeDescription"]

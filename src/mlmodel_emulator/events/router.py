@@ -58,7 +58,12 @@ async def list_change_events(
         str | None, Query(alias="entityRestored", description=_TYPES.format("entityRestored"))
     ] = None,
     timestamp: Annotated[
-        int, Query(ge=0, description="Events at or after this time, epoch milliseconds.")
+        int,
+        Query(
+            ge=0,
+            lt=service.MAX_INT64,
+            description="Events at or after this time, epoch milliseconds.",
+        ),
     ] = 0,
     limit: Annotated[
         int, Query(ge=0, le=1_000_000, description="Page size (default 10), 0 for the total only.")

@@ -30,6 +30,9 @@ from mlmodel_emulator.events.models import CHANGE_EVENT
 
 Doc = dict[str, Any]
 
+# The largest value a BIGINT column holds, plus one.
+MAX_INT64: Final = 2**63
+
 # changeEventType.json, as the filters of GET /v1/events name them.
 CREATED: Final = "entityCreated"
 UPDATED: Final = "entityUpdated"
@@ -150,7 +153,7 @@ def _decode(value: str | None) -> int | None:
         seq = orjson.loads(base64.urlsafe_b64decode(padded.encode("ascii")))["seq"]
     except (ValueError, KeyError, TypeError, binascii.Error, UnicodeEncodeError):
         raise BadRequest(f"Invalid paging cursor {value}") from None
-    if not isinstance(seq, int) or isinstance(seq, bool):
+    if not isinstance(seq, int) or isinstance(seq, bool) or not 0 <= seq < MAX_INT64:
         raise BadRequest(f"Invalid paging cursor {value}")
     return seq
 
