@@ -15,6 +15,7 @@ from sqlalchemy import inspect, text
 
 # Imported for their side effect: they register the tables on the metadata.
 import mlmodel_emulator.admin.models
+import mlmodel_emulator.events.models
 import mlmodel_emulator.governance.models
 import mlmodel_emulator.jobs.models
 import mlmodel_emulator.mlmodel_services.models
@@ -43,6 +44,7 @@ TABLES = {
     "mlmodel_domain",
     "emulator_fault",
     "emulator_journal",
+    "change_event",
 }
 
 

@@ -39,6 +39,7 @@ def test_readme_curl_examples_succeed_in_order(tmp_path):
         ("PUT", 200),
         ("GET", 200),
         ("GET", 200),
+        ("GET", 200),
         ("PUT", 201),
         ("GET", 200),
         ("GET", 200),

@@ -27,6 +27,7 @@ from mlmodel_emulator.db.engine import make_engine
 from mlmodel_emulator.db.session import Database
 from mlmodel_emulator.entities.permissions import UserCache
 from mlmodel_emulator.errors import ServiceUnavailable, register_exception_handlers
+from mlmodel_emulator.events.router import router as events_router
 from mlmodel_emulator.governance.router import (
     classifications_router,
     domains_router,
@@ -139,6 +140,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         classifications_router,
         tags_router,
         jobs_router,
+        events_router,
     ):
         app.include_router(router, prefix=API_PREFIX)
     if settings.admin_api:

@@ -62,6 +62,7 @@ from metadata.generated.schema.security.client.openMetadataJWTClientConfig impor
 from metadata.generated.schema.security.credentials.awsCredentials import AWSCredentials
 from metadata.generated.schema.type.basic import Status
 from metadata.generated.schema.type.bulkOperationResult import BulkOperationResult
+from metadata.generated.schema.type.changeEvent import ChangeEvent
 from metadata.generated.schema.type.entityHistory import EntityVersionHistory
 from metadata.generated.schema.type.entityReference import EntityReference
 from metadata.generated.schema.type.entityReferenceList import EntityReferenceList
@@ -1801,6 +1802,27 @@ def step_sdk_delete_hard(ctx: Context) -> None:
     expect_equal(gone, None, "get_by_name(include=all)")
 
 
+def step_change_events(ctx: Context) -> None:
+    """GET /events: every event of the run parses as the client's ChangeEvent, each kind of
+    change is there, and the paging total counts them all."""
+    every = dict.fromkeys(EVENT_FILTERS, "*")
+    answer = ctx.client.client.get("/events", data={**every, "limit": 1_000_000})
+    events = [ChangeEvent.model_validate(doc) for doc in answer["data"]]
+    expect_equal(answer["paging"]["total"], len(events), "paging.total")
+    kinds = {event.eventType.value for event in events}
+    expected = {"entityCreated", "entityUpdated", "entitySoftDeleted", "entityDeleted"}
+    check(expected | {"entityRestored"} <= kinds, f"event types {sorted(kinds)}")
+    sdk = [event for event in events if event.entityFullyQualifiedName == SDK_NAME]
+    expect_equal(sdk[0].eventType.value, "entityCreated", "first event of the SDK service")
+    expect_equal(sdk[-1].eventType.value, "entityDeleted", "last event of the SDK service")
+    for event in sdk:
+        if event.eventType.value in ("entityUpdated", "entitySoftDeleted", "entityRestored"):
+            check(event.changeDescription is not None, f"{event.eventType} without a change")
+
+
+EVENT_FILTERS = ("entityCreated", "entityUpdated", "entityDeleted", "entityRestored")
+
+
 STEPS: list[tuple[str, Callable[[Context], str | None]]] = [
     ("construct", step_construct),
     ("health_check", step_health_check),
@@ -1866,6 +1888,7 @@ STEPS: list[tuple[str, Callable[[Context], str | None]]] = [
     ("sdk_delete_restore", step_sdk_delete_restore),
     ("sdk_restore_async", step_sdk_restore_async),
     ("sdk_delete_hard", step_sdk_delete_hard),
+    ("change_events", step_change_events),
 ]
 
 

@@ -22,6 +22,7 @@ from mlmodel_emulator.config import Settings
 from mlmodel_emulator.db.base import Base
 from mlmodel_emulator.db.session import Database
 from mlmodel_emulator.entities.permissions import UserCache
+from mlmodel_emulator.events.models import CHANGE_EVENT
 from mlmodel_emulator.governance.seed import seed
 from mlmodel_emulator.mlmodel_services.seed import seed_services
 
@@ -45,6 +46,14 @@ def _tables(scope: Scope) -> list[Table]:
 def _clear(connection: Connection, scope: Scope) -> None:
     for table in _tables(scope):
         connection.execute(table.delete())
+    if scope is Scope.MLMODEL_SERVICES:
+        # The events of what went; those of users, teams and the rest stay.
+        connection.execute(
+            CHANGE_EVENT.delete().where(CHANGE_EVENT.c.entity_type.in_(_SERVICE_TYPES))
+        )
+
+
+_SERVICE_TYPES = ("mlmodelService", "mlmodel")
 
 
 def reset(

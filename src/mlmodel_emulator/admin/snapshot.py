@@ -27,6 +27,7 @@ from mlmodel_emulator.db.session import Database
 from mlmodel_emulator.db.statements import lock_for_replacing
 from mlmodel_emulator.entities.permissions import UserCache
 from mlmodel_emulator.errors import BadRequest
+from mlmodel_emulator.events.models import CHANGE_EVENT
 from mlmodel_emulator.governance.classifications import CLASSIFICATIONS, TAGS
 from mlmodel_emulator.governance.domains import DOMAINS
 from mlmodel_emulator.governance.users import TEAMS, USERS
@@ -55,12 +56,17 @@ _DERIVED: Final[Mapping[str, Callable[[Doc], Doc]]] = {
 ADMIN_TABLE_PREFIX: Final = "emulator_"
 
 
+# The change event feed: the history of this server's writes, not state. An import
+# replaces the state the events speak of, so it empties the feed, and exports leave it out.
+FEED_TABLE: Final = CHANGE_EVENT.name
+
+
 def tables() -> list[Table]:
     """Every table of the state, each after the tables it refers to."""
     return [
         table
         for table in Base.metadata.sorted_tables
-        if not table.name.startswith(ADMIN_TABLE_PREFIX)
+        if not table.name.startswith(ADMIN_TABLE_PREFIX) and table.name != FEED_TABLE
     ]
 
 
@@ -217,6 +223,7 @@ def import_state(connection: Connection, document: Any, *, cipher: SecretCipher)
     lock_for_replacing(connection, ordered)
     for table in reversed(ordered):
         connection.execute(table.delete())
+    connection.execute(CHANGE_EVENT.delete())
     for table in ordered:
         rows = checked[table.name]
         if not rows:
@@ -253,10 +260,11 @@ def replace(
 
 
 def stored_ids(connection: Connection) -> set[str]:
-    """Every id the tables hold (entities and jobs), which a seeded sequence must skip."""
+    """Every id the tables hold (entities, jobs and events), which a seeded sequence must
+    skip."""
     return {
         str(value)
-        for table in tables()
+        for table in [*tables(), CHANGE_EVENT]
         if "id" in table.c
         for value in connection.execute(select(table.c.id)).scalars()
     }

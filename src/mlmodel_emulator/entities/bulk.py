@@ -22,6 +22,7 @@ from mlmodel_emulator.entities.kind import (
 )
 from mlmodel_emulator.entities.permissions import Actor, Operation
 from mlmodel_emulator.errors import ApiError, BadRequest, describe_errors
+from mlmodel_emulator.events import service as events
 from mlmodel_emulator.jobs import service as jobs
 
 
@@ -117,6 +118,8 @@ def create_or_update_many(
     # the history has no gaps.
     history: list[Doc] = []
     outcomes: list[tuple[Any, Prepared, str]] = []
+    # The event of each item that changed something, in the order of the items.
+    changes: list[tuple[str, Doc]] = []
     for item, prepared in valid:
         try:
             change = _apply(connection, kind, current, history, prepared, caller, actor, override)
@@ -124,6 +127,11 @@ def create_or_update_many(
             result.fail(kind, item, exc)
             continue
         outcomes.append((item, prepared, change))
+        doc = current[prepared.fqn]
+        if change == CREATED:
+            changes.append((prepared.fqn, core.change_event(kind, CREATED, doc, caller)))
+        elif change == UPDATED:
+            changes.append((prepared.fqn, core.versioned_event(kind, UPDATED, doc, caller)))
 
     seal = kind.seal
     new = {p.fqn for _, p, change in outcomes if change == CREATED}
@@ -148,6 +156,9 @@ def create_or_update_many(
         [core.stored_form(kind, seal(current[fqn], caller.cipher)) for fqn in sorted(changed)],
         previous=[stored[fqn] for fqn in sorted(changed)],
     )
+    # One INSERT for the events of the whole request; an item lost to a concurrent create
+    # records its own, as the single PUT it becomes.
+    events.record(connection, [event for fqn, event in changes if fqn not in lost])
     for item, prepared, change in outcomes:
         if prepared.fqn in lost:
             # Created by another request meanwhile (only possible where names are not locked):

@@ -50,6 +50,7 @@ from mlmodel_emulator.errors import (
     EntityAlreadyExists,
     EntityNotFound,
 )
+from mlmodel_emulator.events import service as events
 from mlmodel_emulator.governance import references
 from mlmodel_emulator.jobs import service as jobs
 
@@ -197,6 +198,40 @@ def next_version(kind: Kind[Any], original: Doc, changed: Doc, caller: Caller) -
     }
 
 
+def change_event(
+    kind: Kind[Any],
+    event_type: str,
+    doc: Doc,
+    caller: Caller,
+    *,
+    previous_version: Any = None,
+    change: Doc | None = None,
+    incremental: Doc | None = None,
+) -> Doc:
+    """The ChangeEvent of one change to an entity, by the caller, now. Without a previous
+    version (a create, a hard delete), the version did not move."""
+    return events.event(
+        event_id=caller.ids.new(),
+        event_type=event_type,
+        entity_type=kind.entity_type,
+        doc=doc,
+        previous_version=doc["version"] if previous_version is None else previous_version,
+        user_name=caller.principal.name,
+        timestamp=caller.now_ms,
+        change=change,
+        incremental=incremental,
+    )
+
+
+def versioned_event(kind: Kind[Any], event_type: str, doc: Doc, caller: Caller) -> Doc:
+    """The event of a new version: its changeDescription says what changed and from which
+    version."""
+    change = doc["changeDescription"]
+    return change_event(
+        kind, event_type, doc, caller, previous_version=change["previousVersion"], change=change
+    )
+
+
 def _expanded(connection: Connection, kind: Kind[Any], stored: Doc) -> Doc:
     (doc,) = kind.expand(connection, [stored], frozenset())
     return doc
@@ -240,6 +275,7 @@ def create_if_missing(
     doc = kind.seal(new_doc(kind, prepared, caller), caller.cipher)
     if not _insert(connection, kind, doc, prepared):
         return None
+    events.record(connection, [change_event(kind, CREATED, doc, caller)])
     return doc
 
 
@@ -275,6 +311,7 @@ def upsert(
         authorize(connection, kind, actor, [Operation.Create], None)
         doc = kind.seal(new_doc(kind, prepared, caller), caller.cipher)
         if _insert(connection, kind, doc, prepared):
+            events.record(connection, [change_event(kind, CREATED, doc, caller)])
             return Outcome(doc=doc, change=CREATED)
         # Another request created it between our read and our insert: update that one.
         stored = kind.store.get_by_fqn(connection, prepared.fqn, for_update=True)
@@ -320,6 +357,7 @@ def update(
         return Outcome(doc=sealed, change=NO_CHANGE)
     sealed = kind.seal(updated, caller.cipher)
     replace_versioned(connection, kind, [(stored, sealed)])
+    events.record(connection, [versioned_event(kind, UPDATED, sealed, caller)])
     if prepared.links is not None:
         kind.save_links(connection, sealed["id"], prepared.links)
     if original["deleted"]:
@@ -368,7 +406,8 @@ def _set_deleted(
     connection: Connection, kind: Kind[Any], stored: Sequence[Doc], caller: Caller, *, deleted: bool
 ) -> list[Doc]:
     """Record deleted false->true (soft delete) or true->false (restore) on each entity
-    that is not so already: +0.1, history kept, in a fixed number of statements."""
+    that is not so already: +0.1, history kept, an event each, in a fixed number of
+    statements."""
     pairs = []
     for doc in stored:
         if doc["deleted"] == deleted:
@@ -378,6 +417,10 @@ def _set_deleted(
         assert updated is not None
         pairs.append((doc, kind.seal(updated, caller.cipher)))
     replace_versioned(connection, kind, pairs)
+    event_type = SOFT_DELETED if deleted else RESTORED
+    events.record(
+        connection, [versioned_event(kind, event_type, after, caller) for _, after in pairs]
+    )
     return [after for _, after in pairs]
 
 
@@ -394,15 +437,18 @@ def _set_children_deleted(
             _set_children_deleted(connection, children.kind, child, caller, deleted=deleted)
 
 
-def _remove(connection: Connection, kind: Kind[Any], entity_ids: Sequence[str]) -> None:
-    """Hard-delete entities with everything that belongs to them, children first."""
+def _remove(connection: Connection, kind: Kind[Any], docs: Sequence[Doc], caller: Caller) -> None:
+    """Hard-delete entities with everything that belongs to them, children first; an
+    entityDeleted event each, the entity's before its children's."""
+    entity_ids = [doc["id"] for doc in docs]
+    events.record(connection, [change_event(kind, DELETED, doc, caller) for doc in docs])
     for children in kind.children:
-        child_ids = [
-            doc["id"]
+        child_docs = [
+            doc
             for entity_id in entity_ids
             for doc in children.kind.store.get_by_column(connection, children.column, entity_id)
         ]
-        _remove(connection, children.kind, child_ids)
+        _remove(connection, children.kind, child_docs, caller)
     kind.remove_links(connection, entity_ids)
     kind.store.hard_delete(connection, entity_ids)
 
@@ -439,7 +485,7 @@ def delete(
     _check_children(connection, kind, stored, recursive=recursive)
     if hard:
         doc = _expanded(connection, kind, stored)
-        _remove(connection, kind, [stored["id"]])
+        _remove(connection, kind, [stored], caller)
         return Outcome(doc=doc, change=DELETED)
     if stored["deleted"]:
         return Outcome(doc=_expanded(connection, kind, stored), change=NO_CHANGE)
@@ -714,19 +760,7 @@ def _follower_event(kind: Kind[Any], stored: Doc, change: Doc, caller: Caller) -
     entity as stored, without its relationship fields, carrying the change as its
     changeDescription (the repository sets it on the same object after building the event).
     """
-    event = {
-        "id": caller.ids.new(),
-        "eventType": UPDATED,
-        "entityType": kind.entity_type,
-        "entityId": stored["id"],
-        "entityFullyQualifiedName": stored["fullyQualifiedName"],
-        "previousVersion": stored["version"],
-        "currentVersion": stored["version"],
-        "userName": caller.principal.name,
-        "timestamp": caller.now_ms,
-        "changeDescription": change,
-        "incrementalChangeDescription": change,
-    }
+    event = change_event(kind, UPDATED, stored, caller, change=change, incremental=change)
     entity = {**stored, "changeDescription": change, "incrementalChangeDescription": change}
     return FollowerChange(event=event, entity=entity)
 
@@ -748,10 +782,12 @@ def add_follower(
     answered like the first time (EntityRepository.addFollower)."""
     stored, user = _follower_target(connection, kind, entity_id, user_id, caller)
     followers = stored.get("followers", [])
+    answer = _follower_event(kind, stored, _followers_change(stored, added=user), caller)
     if all(ref["id"] != user["id"] for ref in followers):
         ordered = sorted([*followers, user], key=lambda ref: (ref["name"], ref["id"]))
         kind.store.replace_many(connection, [{**stored, "followers": ordered}], previous=[stored])
-    return _follower_event(kind, stored, _followers_change(stored, added=user), caller)
+        events.record(connection, [answer.event])
+    return answer
 
 
 def remove_follower(
@@ -764,7 +800,10 @@ def remove_follower(
     kept = [ref for ref in followers if ref["id"] != user["id"]]
     if len(kept) != len(followers):
         kind.store.replace_many(connection, [{**stored, "followers": kept}], previous=[stored])
-    return _follower_event(kind, stored, _followers_change(stored, deleted=user), caller)
+    answer = _follower_event(kind, stored, _followers_change(stored, deleted=user), caller)
+    if len(kept) != len(followers):
+        events.record(connection, [answer.event])
+    return answer
 
 
 # ---------------------------------------------------------------------------- async jobs

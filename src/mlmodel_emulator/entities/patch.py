@@ -18,6 +18,7 @@ from mlmodel_emulator.entities.answers import check_if_match, to_response
 from mlmodel_emulator.entities.kind import NO_CHANGE, UPDATED, Caller, Doc, Kind, Outcome, Rule
 from mlmodel_emulator.entities.permissions import Operation
 from mlmodel_emulator.errors import BadRequest, describe_errors
+from mlmodel_emulator.events import service as events
 
 CONTENT_TYPE: Final = "application/json-patch+json"
 
@@ -240,6 +241,19 @@ def _store(
             }
     sealed = kind.seal(updated, caller.cipher)
     kind.store.replace_many(connection, [core.stored_form(kind, sealed)], previous=[stored])
+    # One event per PATCH: what it changed (incremental), and the version's whole change
+    # when it was merged into an editing session.
+    recorded = sealed.get("changeDescription")
+    event = core.change_event(
+        kind,
+        UPDATED,
+        sealed,
+        caller,
+        previous_version=original["version"] if start is None else start["version"],
+        change=recorded,
+        incremental=incremental,
+    )
+    events.record(connection, [event])
     return Outcome(doc={**sealed, "changeDescription": incremental}, change=UPDATED)
 
 
