@@ -36,6 +36,7 @@ TABLES_CHILD_FIRST = (
     "job",
     "emulator_fault",
     "emulator_journal",
+    "idempotency_key",
 )
 
 

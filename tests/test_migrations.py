@@ -13,6 +13,7 @@ from sqlalchemy import inspect
 # Imported for their side effect: they register the tables on the metadata.
 import mlmodel_emulator.admin.models
 import mlmodel_emulator.governance.models
+import mlmodel_emulator.idempotency.models
 import mlmodel_emulator.jobs.models
 import mlmodel_emulator.mlmodel_services.models
 import mlmodel_emulator.mlmodels.models  # noqa: F401
@@ -39,6 +40,7 @@ TABLES = {
     "mlmodel_domain",
     "emulator_fault",
     "emulator_journal",
+    "idempotency_key",
 }
 
 

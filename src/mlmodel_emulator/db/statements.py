@@ -87,6 +87,16 @@ def insert_ignoring_conflicts(
         connection.execute(_insert_ignoring(connection.dialect.name, table), list(rows))
 
 
+def insert_if_absent(connection: Connection, table: Table, row: dict[str, Any]) -> bool:
+    """INSERT one row unless its key is taken; whether it went in.
+
+    On PostgreSQL a row another transaction inserted and has not committed yet makes this
+    wait for that transaction: it went in if the other rolled back.
+    """
+    result = connection.execute(_insert_ignoring(connection.dialect.name, table), row)
+    return bool(result.rowcount)
+
+
 @dataclass(frozen=True)
 class ManyLookup:
     """SELECT ... WHERE column IN (values), each form built once.

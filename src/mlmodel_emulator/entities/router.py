@@ -41,6 +41,7 @@ from mlmodel_emulator.entities.kind import (
     Outcome,
 )
 from mlmodel_emulator.errors import BadRequest, PayloadTooLarge
+from mlmodel_emulator.idempotency import service as idempotency
 from mlmodel_emulator.jobs import runner
 from mlmodel_emulator.jobs.service import Started
 from mlmodel_emulator.responses import CHANGE_HEADER, json_response
@@ -164,6 +165,24 @@ def accepted(ctx: RequestContext, started: Started, keys: tuple[str, ...]) -> Re
     return response
 
 
+async def claimed(http: Request, ctx: RequestContext) -> idempotency.Claim | None:
+    """The request's claim on its Idempotency-Key; None when it sent none."""
+    key = idempotency.requested_key(http)
+    if key is None:
+        return None
+    return await idempotency.claim(
+        http,
+        key,
+        principal=ctx.principal.name,
+        now_ms=ctx.clock.now_ms(),
+        ttl_seconds=ctx.settings.idempotency_ttl_seconds,
+    )
+
+
+# Documents the Idempotency-Key header on a route (FastAPI adds the lists together).
+IDEMPOTENT: dict[str, Any] = {"parameters": [idempotency.OPENAPI_PARAMETER]}
+
+
 JSON_PATCH_BODY: dict[str, Any] = {
     "requestBody": {
         "required": True,
@@ -274,13 +293,25 @@ def build_router(spec: Routes, router: APIRouter | None = None) -> APIRouter:
     create_context = context_and_body(kind.create_model)
 
     async def create(
-        call: Annotated[ContextAndBody[Any], Depends(create_context)],
+        call: Annotated[ContextAndBody[Any], Depends(create_context)], http: Request
     ) -> Response:
         ctx = call.ctx
-        doc = ctx.database.write(core.create, kind, call.body.model(), caller=caller_of(ctx))
-        body = render(kind, ctx, doc)
-        headers = {"Location": body["href"], CHANGE_HEADER: CREATED, **_etag(doc)}
-        return json_response(body, status_code=201, headers=headers)
+        request = call.body.model()
+        caller = caller_of(ctx)
+
+        def answer(doc: Doc) -> Response:
+            body = render(kind, ctx, doc)
+            headers = {"Location": body["href"], CHANGE_HEADER: CREATED, **_etag(doc)}
+            return json_response(body, status_code=201, headers=headers)
+
+        claim = await claimed(http, ctx)
+        if claim is None:
+            return answer(ctx.database.write(core.create, kind, request, caller=caller))
+        return ctx.database.write(
+            idempotency.once,
+            claim,
+            lambda connection: answer(core.create(connection, kind, request, caller=caller)),
+        )
 
     router.add_api_route(
         "",
@@ -290,7 +321,7 @@ def build_router(spec: Routes, router: APIRouter | None = None) -> APIRouter:
         status_code=201,
         response_model=None,
         responses={201: {"model": spec.entity_model}, **spec.errors},
-        openapi_extra=json_body_openapi(kind.create_model),
+        openapi_extra={**json_body_openapi(kind.create_model), **IDEMPOTENT},
         description=f"Create a {label}; 409 if the name is taken.",
     )
 
@@ -324,11 +355,25 @@ def build_router(spec: Routes, router: APIRouter | None = None) -> APIRouter:
 
     model = kind.create_model
 
-    async def create_or_update(request: model, ctx: ContextDep) -> Response:  # type: ignore[valid-type]
-        outcome = ctx.database.write(core.create_or_update, kind, request, caller=caller_of(ctx))
-        body = render(kind, ctx, outcome.doc)
-        headers = {CHANGE_HEADER: outcome.change, **_etag(outcome.doc)}
-        return json_response(body, status_code=201 if outcome.created else 200, headers=headers)
+    async def create_or_update(request: model, ctx: ContextDep, http: Request) -> Response:  # type: ignore[valid-type]
+        caller = caller_of(ctx)
+
+        def answer(outcome: Outcome) -> Response:
+            body = render(kind, ctx, outcome.doc)
+            headers = {CHANGE_HEADER: outcome.change, **_etag(outcome.doc)}
+            status = 201 if outcome.created else 200
+            return json_response(body, status_code=status, headers=headers)
+
+        claim = await claimed(http, ctx)
+        if claim is None:
+            return answer(ctx.database.write(core.create_or_update, kind, request, caller=caller))
+        return ctx.database.write(
+            idempotency.once,
+            claim,
+            lambda connection: answer(
+                core.create_or_update(connection, kind, request, caller=caller)
+            ),
+        )
 
     router.add_api_route(
         "",
@@ -341,6 +386,7 @@ def build_router(spec: Routes, router: APIRouter | None = None) -> APIRouter:
             201: {"model": spec.entity_model},
             **spec.errors,
         },
+        openapi_extra=IDEMPOTENT,
         description=f"Create a {label} (201) or update the one of that name (200).",
     )
 
@@ -474,6 +520,7 @@ def _add_patch_and_bulk_routes(router: APIRouter, spec: Routes) -> None:
     async def bulk_create_or_update(
         items: Annotated[list[Any], Body(description="Create requests, as for PUT.")],
         ctx: ContextDep,
+        http: Request,
         run_async: Annotated[bool, Query(alias="async")] = False,
         override_metadata: Annotated[bool, Query(alias="overrideMetadata")] = False,
     ) -> Response:
@@ -483,14 +530,22 @@ def _add_patch_and_bulk_routes(router: APIRouter, spec: Routes) -> None:
             raise PayloadTooLarge(
                 f"Bulk request holds {len(items)} items; the limit is {ctx.settings.bulk_max_items}"
             )
-        result = ctx.database.write(
-            bulk.create_or_update_many,
-            kind,
-            items,
-            caller=caller_of(ctx),
-            override=override_metadata,
+        caller = caller_of(ctx)
+        claim = await claimed(http, ctx)
+        if claim is None:
+            result = ctx.database.write(
+                bulk.create_or_update_many, kind, items, caller=caller, override=override_metadata
+            )
+            return json_response(result.to_json())
+        return ctx.database.write(
+            idempotency.once,
+            claim,
+            lambda connection: json_response(
+                bulk.create_or_update_many(
+                    connection, kind, items, caller=caller, override=override_metadata
+                ).to_json()
+            ),
         )
-        return json_response(result.to_json())
 
     router.add_api_route(
         "/bulk",
@@ -499,6 +554,7 @@ def _add_patch_and_bulk_routes(router: APIRouter, spec: Routes) -> None:
         name=f"bulk_create_or_update_{spec.many}",
         response_model=None,
         responses={200: {"model": spec.bulk_result_model}, **spec.errors},
+        openapi_extra=IDEMPOTENT,
         description=f"Create or update many {spec.label}s; each item succeeds or fails on its own.",
     )
 
