@@ -52,12 +52,16 @@ _PENDING: Final = 0
 
 _TABLE = cast(Table, IdempotencyRecord.__table__)
 _C = _TABLE.c
-_THIS_KEY = and_(_C.principal == bindparam("principal"), _C.key == bindparam("key"))
+_THIS_KEY = and_(_C.principal == bindparam("of"), _C.key == bindparam("named"))
 _SELECT = select(_C.fingerprint, _C.expires_at, _C.status, _C.headers, _C.body).where(_THIS_KEY)
 _STORE = (
     update(_TABLE)
     .where(_THIS_KEY)
-    .values(status=bindparam("status"), headers=bindparam("headers"), body=bindparam("body"))
+    .values(
+        status=bindparam("answer_status"),
+        headers=bindparam("answer_headers"),
+        body=bindparam("answer_body"),
+    )
 )
 _DROP_EXPIRED_ONE = delete(_TABLE).where(_THIS_KEY, _C.expires_at <= bindparam("now"))
 _DROP_ONE = delete(_TABLE).where(_THIS_KEY)
@@ -122,9 +126,10 @@ def once(connection: Connection, claim: Claim, work: Work) -> Response:
     write transaction. 409 when the key came with another request."""
     if next(_keyed_requests) % PURGE_EVERY == 0:
         purge(connection, claim.now_ms)
-    this = {"principal": claim.principal, "key": claim.key}
+    this = {"of": claim.principal, "named": claim.key}
     pending = {
-        **this,
+        "principal": claim.principal,
+        "key": claim.key,
         "fingerprint": claim.fingerprint,
         "created_at": claim.now_ms,
         "expires_at": claim.now_ms + claim.ttl_ms,
@@ -149,7 +154,11 @@ def once(connection: Connection, claim: Claim, work: Work) -> Response:
     if 200 <= response.status_code < 300:
         headers = dict(response.headers.items())
         headers.pop("content-length", None)
-        values = {"status": response.status_code, "headers": headers, "body": response.body}
+        values = {
+            "answer_status": response.status_code,
+            "answer_headers": headers,
+            "answer_body": bytes(response.body),
+        }
         connection.execute(_STORE, {**this, **values})
     else:
         connection.execute(_DROP_ONE, this)
