@@ -165,11 +165,8 @@ def accepted(ctx: RequestContext, started: Started, keys: tuple[str, ...]) -> Re
     return response
 
 
-async def claimed(http: Request, ctx: RequestContext) -> idempotency.Claim | None:
-    """The request's claim on its Idempotency-Key; None when it sent none."""
-    key = idempotency.requested_key(http)
-    if key is None:
-        return None
+async def claimed(http: Request, ctx: RequestContext, key: str) -> idempotency.Claim:
+    """The request's claim on the Idempotency-Key it sent."""
     return await idempotency.claim(
         http,
         key,
@@ -304,12 +301,12 @@ def build_router(spec: Routes, router: APIRouter | None = None) -> APIRouter:
             headers = {"Location": body["href"], CHANGE_HEADER: CREATED, **_etag(doc)}
             return json_response(body, status_code=201, headers=headers)
 
-        claim = await claimed(http, ctx)
-        if claim is None:
+        key = idempotency.requested_key(http)
+        if key is None:
             return answer(ctx.database.write(core.create, kind, request, caller=caller))
         return ctx.database.write(
             idempotency.once,
-            claim,
+            await claimed(http, ctx, key),
             lambda connection: answer(core.create(connection, kind, request, caller=caller)),
         )
 
@@ -364,12 +361,12 @@ def build_router(spec: Routes, router: APIRouter | None = None) -> APIRouter:
             status = 201 if outcome.created else 200
             return json_response(body, status_code=status, headers=headers)
 
-        claim = await claimed(http, ctx)
-        if claim is None:
+        key = idempotency.requested_key(http)
+        if key is None:
             return answer(ctx.database.write(core.create_or_update, kind, request, caller=caller))
         return ctx.database.write(
             idempotency.once,
-            claim,
+            await claimed(http, ctx, key),
             lambda connection: answer(
                 core.create_or_update(connection, kind, request, caller=caller)
             ),
@@ -531,15 +528,15 @@ def _add_patch_and_bulk_routes(router: APIRouter, spec: Routes) -> None:
                 f"Bulk request holds {len(items)} items; the limit is {ctx.settings.bulk_max_items}"
             )
         caller = caller_of(ctx)
-        claim = await claimed(http, ctx)
-        if claim is None:
+        key = idempotency.requested_key(http)
+        if key is None:
             result = ctx.database.write(
                 bulk.create_or_update_many, kind, items, caller=caller, override=override_metadata
             )
             return json_response(result.to_json())
         return ctx.database.write(
             idempotency.once,
-            claim,
+            await claimed(http, ctx, key),
             lambda connection: json_response(
                 bulk.create_or_update_many(
                     connection, kind, items, caller=caller, override=override_metadata
