@@ -37,6 +37,7 @@ TABLES_CHILD_FIRST = (
     "emulator_fault",
     "emulator_journal",
     "change_event",
+    "idempotency_key",
 )
 
 

@@ -17,6 +17,7 @@ from sqlalchemy import inspect, text
 import mlmodel_emulator.admin.models
 import mlmodel_emulator.events.models
 import mlmodel_emulator.governance.models
+import mlmodel_emulator.idempotency.models
 import mlmodel_emulator.jobs.models
 import mlmodel_emulator.mlmodel_services.models
 import mlmodel_emulator.mlmodels.models  # noqa: F401
@@ -45,6 +46,7 @@ TABLES = {
     "emulator_fault",
     "emulator_journal",
     "change_event",
+    "idempotency_key",
 }
 
 

@@ -130,6 +130,14 @@ class Settings(BaseSettings):
             "merged into one version, as OpenMetadata's session timeout does; 0 turns it off."
         ),
     )
+    idempotency_ttl_seconds: int = Field(
+        default=86_400,
+        ge=1,
+        description=(
+            "How long an Idempotency-Key is remembered after its first answer: a retry "
+            "within it replays that answer, a later one is a new request."
+        ),
+    )
     admin_api: bool = Field(
         default=False,
         description=(

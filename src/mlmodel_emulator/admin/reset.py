@@ -12,6 +12,7 @@ from sqlalchemy import Connection, Table
 
 import mlmodel_emulator.admin.models
 import mlmodel_emulator.governance.models
+import mlmodel_emulator.idempotency.models
 import mlmodel_emulator.jobs.models
 import mlmodel_emulator.mlmodel_services.models
 import mlmodel_emulator.mlmodels.models  # noqa: F401  (their tables join the metadata)

@@ -31,6 +31,7 @@ from mlmodel_emulator.events.models import CHANGE_EVENT
 from mlmodel_emulator.governance.classifications import CLASSIFICATIONS, TAGS
 from mlmodel_emulator.governance.domains import DOMAINS
 from mlmodel_emulator.governance.users import TEAMS, USERS
+from mlmodel_emulator.idempotency.models import IdempotencyRecord
 from mlmodel_emulator.mlmodel_services.kind import MLMODEL_SERVICES
 from mlmodel_emulator.mlmodels.kind import MLMODELS
 
@@ -54,6 +55,9 @@ _DERIVED: Final[Mapping[str, Callable[[Doc], Doc]]] = {
 # The admin API's own tables (fault rules, the request journal): test scaffolding about
 # this process's traffic, not catalog state, so neither exported nor replaced by an import.
 ADMIN_TABLE_PREFIX: Final = "emulator_"
+# Idempotency keys and the answers they replay: about requests already answered, not
+# catalog state either, so kept out of exports and left alone by an import.
+NOT_STATE: Final = frozenset({IdempotencyRecord.__tablename__})
 
 
 # The change event feed: the history of this server's writes, not state. An import
@@ -66,7 +70,9 @@ def tables() -> list[Table]:
     return [
         table
         for table in Base.metadata.sorted_tables
-        if not table.name.startswith(ADMIN_TABLE_PREFIX) and table.name != FEED_TABLE
+        if not table.name.startswith(ADMIN_TABLE_PREFIX)
+        and table.name not in NOT_STATE
+        and table.name != FEED_TABLE
     ]
 
 

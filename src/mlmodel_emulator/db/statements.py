@@ -6,7 +6,7 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Any
+from typing import Any, Final
 
 from sqlalchemy import (
     Column,
@@ -86,6 +86,21 @@ def insert_ignoring_conflicts(
     """INSERT rows, skipping any that collide with one already there."""
     if rows:
         connection.execute(_insert_ignoring(connection.dialect.name, table), list(rows))
+
+
+# On PostgreSQL an INSERT's row count is kept only when SQLAlchemy is asked to keep it.
+_ROWCOUNT: Final = {"preserve_rowcount": True}
+
+
+def insert_if_absent(connection: Connection, table: Table, row: dict[str, Any]) -> bool:
+    """INSERT one row unless its key is taken; whether it went in.
+
+    On PostgreSQL a row another transaction inserted and has not committed yet makes this
+    wait for that transaction: it went in if the other rolled back.
+    """
+    statement = _insert_ignoring(connection.dialect.name, table)
+    result = connection.execute(statement, row, execution_options=_ROWCOUNT)
+    return result.rowcount == 1
 
 
 @dataclass(frozen=True)

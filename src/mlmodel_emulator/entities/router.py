@@ -41,7 +41,8 @@ from mlmodel_emulator.entities.kind import (
     ListQuery,
     Outcome,
 )
-from mlmodel_emulator.errors import PayloadTooLarge
+from mlmodel_emulator.errors import BadRequest, PayloadTooLarge
+from mlmodel_emulator.idempotency import service as idempotency
 from mlmodel_emulator.jobs import runner
 from mlmodel_emulator.jobs.service import Started
 from mlmodel_emulator.responses import CHANGE_HEADER, json_response
@@ -183,6 +184,26 @@ def accepted_bulk(ctx: RequestContext, started: Started, items: int) -> Response
     return response
 
 
+async def claimed(http: Request, ctx: RequestContext, key: str) -> idempotency.Claim:
+    """The request's claim on the Idempotency-Key it sent."""
+    return await idempotency.claim(
+        http,
+        key,
+        principal=ctx.principal.name,
+        now_ms=ctx.clock.now_ms(),
+        ttl_seconds=ctx.settings.idempotency_ttl_seconds,
+    )
+
+
+ASYNC_WITH_KEY = (
+    "Idempotency-Key is not supported with async=true: a retried asynchronous bulk would "
+    "start a second job"
+)
+
+# Documents the Idempotency-Key header on a route (FastAPI adds the lists together).
+IDEMPOTENT: dict[str, Any] = {"parameters": [idempotency.OPENAPI_PARAMETER]}
+
+
 JSON_PATCH_BODY: dict[str, Any] = {
     "requestBody": {
         "required": True,
@@ -293,13 +314,25 @@ def build_router(spec: Routes, router: APIRouter | None = None) -> APIRouter:
     create_context = context_and_body(kind.create_model)
 
     async def create(
-        call: Annotated[ContextAndBody[Any], Depends(create_context)],
+        call: Annotated[ContextAndBody[Any], Depends(create_context)], http: Request
     ) -> Response:
         ctx = call.ctx
-        doc = ctx.database.write(core.create, kind, call.body.model(), caller=caller_of(ctx))
-        body = render(kind, ctx, doc)
-        headers = {"Location": body["href"], CHANGE_HEADER: CREATED, **_etag(doc)}
-        return json_response(body, status_code=201, headers=headers)
+        request = call.body.model()
+        caller = caller_of(ctx)
+
+        def answer(doc: Doc) -> Response:
+            body = render(kind, ctx, doc)
+            headers = {"Location": body["href"], CHANGE_HEADER: CREATED, **_etag(doc)}
+            return json_response(body, status_code=201, headers=headers)
+
+        key = idempotency.requested_key(http)
+        if key is None:
+            return answer(ctx.database.write(core.create, kind, request, caller=caller))
+        return ctx.database.write(
+            idempotency.once,
+            await claimed(http, ctx, key),
+            lambda connection: answer(core.create(connection, kind, request, caller=caller)),
+        )
 
     router.add_api_route(
         "",
@@ -309,7 +342,7 @@ def build_router(spec: Routes, router: APIRouter | None = None) -> APIRouter:
         status_code=201,
         response_model=None,
         responses={201: {"model": spec.entity_model}, **spec.errors},
-        openapi_extra=json_body_openapi(kind.create_model),
+        openapi_extra={**json_body_openapi(kind.create_model), **IDEMPOTENT},
         description=f"Create a {label}; 409 if the name is taken.",
     )
 
@@ -343,11 +376,25 @@ def build_router(spec: Routes, router: APIRouter | None = None) -> APIRouter:
 
     model = kind.create_model
 
-    async def create_or_update(request: model, ctx: ContextDep) -> Response:  # type: ignore[valid-type]
-        outcome = ctx.database.write(core.create_or_update, kind, request, caller=caller_of(ctx))
-        body = render(kind, ctx, outcome.doc)
-        headers = {CHANGE_HEADER: outcome.change, **_etag(outcome.doc)}
-        return json_response(body, status_code=201 if outcome.created else 200, headers=headers)
+    async def create_or_update(request: model, ctx: ContextDep, http: Request) -> Response:  # type: ignore[valid-type]
+        caller = caller_of(ctx)
+
+        def answer(outcome: Outcome) -> Response:
+            body = render(kind, ctx, outcome.doc)
+            headers = {CHANGE_HEADER: outcome.change, **_etag(outcome.doc)}
+            status = 201 if outcome.created else 200
+            return json_response(body, status_code=status, headers=headers)
+
+        key = idempotency.requested_key(http)
+        if key is None:
+            return answer(ctx.database.write(core.create_or_update, kind, request, caller=caller))
+        return ctx.database.write(
+            idempotency.once,
+            await claimed(http, ctx, key),
+            lambda connection: answer(
+                core.create_or_update(connection, kind, request, caller=caller)
+            ),
+        )
 
     router.add_api_route(
         "",
@@ -360,6 +407,7 @@ def build_router(spec: Routes, router: APIRouter | None = None) -> APIRouter:
             201: {"model": spec.entity_model},
             **spec.errors,
         },
+        openapi_extra=IDEMPOTENT,
         description=f"Create a {label} (201) or update the one of that name (200).",
     )
 
@@ -553,6 +601,7 @@ def _add_patch_and_bulk_routes(router: APIRouter, spec: Routes) -> None:
     async def bulk_create_or_update(
         items: Annotated[list[Any], Body(description="Create requests, as for PUT.")],
         ctx: ContextDep,
+        http: Request,
         run_async: Annotated[
             bool,
             Query(alias="async", description="Answer 202 at once; the job tells the outcome."),
@@ -563,23 +612,29 @@ def _add_patch_and_bulk_routes(router: APIRouter, spec: Routes) -> None:
             raise PayloadTooLarge(
                 f"Bulk request holds {len(items)} items; the limit is {ctx.settings.bulk_max_items}"
             )
+        caller = caller_of(ctx)
+        key = idempotency.requested_key(http)
         if run_async:
+            if key is not None:
+                raise BadRequest(ASYNC_WITH_KEY)
             started = ctx.database.write(
-                bulk.create_or_update_later,
-                kind,
-                items,
-                caller=caller_of(ctx),
-                override=override_metadata,
+                bulk.create_or_update_later, kind, items, caller=caller, override=override_metadata
             )
             return accepted_bulk(ctx, started, len(items))
-        result = ctx.database.write(
-            bulk.create_or_update_many,
-            kind,
-            items,
-            caller=caller_of(ctx),
-            override=override_metadata,
+        if key is None:
+            result = ctx.database.write(
+                bulk.create_or_update_many, kind, items, caller=caller, override=override_metadata
+            )
+            return json_response(result.to_json())
+        return ctx.database.write(
+            idempotency.once,
+            await claimed(http, ctx, key),
+            lambda connection: json_response(
+                bulk.create_or_update_many(
+                    connection, kind, items, caller=caller, override=override_metadata
+                ).to_json()
+            ),
         )
-        return json_response(result.to_json())
 
     router.add_api_route(
         "/bulk",
@@ -602,6 +657,7 @@ def _add_patch_and_bulk_routes(router: APIRouter, spec: Routes) -> None:
             },
             **spec.errors,
         },
+        openapi_extra=IDEMPOTENT,
         description=(
             f"Create or update many {spec.label}s; each item succeeds or fails on its own. "
             "With async=true, 400, 401 and 413 come at once, then 202 and the work runs in the "

@@ -1,0 +1,1 @@
+"""Idempotent retries: the Idempotency-Key header, and the answers it replays."""
