@@ -9,7 +9,7 @@ from pathlib import Path
 
 import psycopg
 import pytest
-from sqlalchemy import Connection, text
+from sqlalchemy import Connection, RootTransaction, text
 from sqlalchemy.exc import IntegrityError, OperationalError
 
 from mlmodel_emulator.db import failures
@@ -153,3 +153,20 @@ def test_a_real_deadlock_on_postgresql_is_retried_and_both_writes_commit(tmp_pat
             assert [n for (n,) in rows] == [2, 2]
         finally:
             database.dispose()
+
+
+def test_a_commit_lost_with_its_connection_is_a_503_and_never_run_again(
+    sqlite_database, monkeypatch
+):
+    calls = []
+
+    def lost(self: object) -> None:
+        raise OperationalError("COMMIT", {}, _DriverError("08006"), connection_invalidated=True)
+
+    monkeypatch.setattr(RootTransaction, "commit", lost)
+
+    with pytest.raises(ServiceUnavailable):
+        sqlite_database.write(lambda connection: calls.append(1))
+
+    # It may have committed before the connection went: running it again could apply it twice.
+    assert calls == [1]

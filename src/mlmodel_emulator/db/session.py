@@ -7,7 +7,7 @@ import random
 import threading
 import time
 from collections.abc import Callable
-from typing import Concatenate, ParamSpec, TypeVar
+from typing import Concatenate, NoReturn, ParamSpec, TypeVar
 
 from sqlalchemy import Connection, Engine, RootTransaction
 from sqlalchemy.exc import DBAPIError
@@ -24,6 +24,14 @@ T = TypeVar("T")
 # victim; the pause before run n is random, up to CONFLICT_PAUSE_S * 2**n.
 CONFLICT_ATTEMPTS = 5
 CONFLICT_PAUSE_S = 0.005
+
+
+def _raise_for(error: DBAPIError) -> NoReturn:
+    """Raise the 503 for a database that is gone or kept conflicting, else the error."""
+    answer = unavailable_answer(error)
+    if answer is None:
+        raise error
+    raise answer from error
 
 
 def _roll_back(connection: Connection, transaction: RootTransaction) -> None:
@@ -109,8 +117,6 @@ class Database:
                     except BaseException:
                         _roll_back(connection, transaction)
                         raise
-                    transaction.commit()
-                    return result
                 except DBAPIError as error:
                     if error.connection_invalidated and not reconnected:
                         reconnected = True
@@ -118,10 +124,13 @@ class Database:
                     if failures.is_conflict(error) and attempt < CONFLICT_ATTEMPTS:
                         time.sleep(random.uniform(0.5, 1.0) * CONFLICT_PAUSE_S * 2**attempt)
                         continue
-                    answer = unavailable_answer(error)
-                    if answer is None:
-                        raise
-                    raise answer from error
+                    _raise_for(error)
+                # A commit that fails is never run again: it may have taken effect.
+                try:
+                    transaction.commit()
+                except DBAPIError as error:
+                    _raise_for(error)
+                return result
             finally:
                 self._release(connection)
 
@@ -129,10 +138,7 @@ class Database:
         try:
             return self._connect()
         except DBAPIError as error:
-            answer = unavailable_answer(error)
-            if answer is None:
-                raise
-            raise answer from error
+            _raise_for(error)
 
     def _connect(self) -> Connection:
         if self._kept_busy or threading.get_ident() != self._owner:
