@@ -396,6 +396,12 @@ class Store:
         return list(connection.execute(statement).scalars())
 
 
+# Advisory lock keys: name locks use the single-bigint form (pg_advisory_xact_lock(bigint)),
+# the event-order lock of events.record the two-int4 form below. PostgreSQL keeps the two
+# forms apart (pg_locks objsubid 1 vs 2), so no name hash can ever equal it.
+EVENT_ORDER_LOCK_KEY: tuple[int, int] = (0x6D6C6D65, 1)  # "mlme", 1: change_event.seq
+
+
 def name_lock_key(table: str, fqn: str) -> int:
     """A signed 64-bit advisory lock key for one name of one table."""
     digest = hashlib.blake2b(f"{table}\x00{fqn}".encode(), digest_size=8).digest()

@@ -25,6 +25,7 @@ from sqlalchemy import (
 from sqlalchemy import column as sql_column
 from sqlalchemy.dialects import postgresql
 
+from mlmodel_emulator.entities.store import EVENT_ORDER_LOCK_KEY
 from mlmodel_emulator.errors import BadRequest
 from mlmodel_emulator.events.models import CHANGE_EVENT
 
@@ -113,9 +114,25 @@ def record(connection: Connection, events: Sequence[Doc]) -> None:
         for doc in events
     ]
     if connection.dialect.name == "postgresql":
+        # Seq order must be commit order, or a poller paging by `after` can pass a seq
+        # whose transaction has not committed yet and never see it. Every writer takes
+        # the same transaction-level advisory lock right before drawing its seqs, and
+        # holds it until commit or rollback: a transaction cannot draw a seq until every
+        # one that drew a smaller seq has finished, so once a seq is visible all smaller
+        # seqs are visible or gone for good. The lock is taken by the INSERT's own
+        # transaction and nothing takes a row lock after it (the event insert is the
+        # last write of a transaction), so it waits on no one who waits on it.
+        # SQLite needs none of this: writers run one at a time (BEGIN IMMEDIATE in
+        # db/engine.py begin_writing), so seq order is already commit order there.
+        connection.execute(_EVENT_ORDER_LOCK)
         connection.execute(_INSERT_PG, {"rows": rows})
     else:
         connection.execute(_INSERT, rows)
+
+
+# See store.EVENT_ORDER_LOCK_KEY: the two-int4 form, a key space the bigint name locks
+# never use.
+_EVENT_ORDER_LOCK = select(func.pg_advisory_xact_lock(*EVENT_ORDER_LOCK_KEY))
 
 
 # ---------------------------------------------------------------------------- reads
