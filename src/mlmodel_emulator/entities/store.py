@@ -7,7 +7,7 @@ import hashlib
 from collections.abc import Callable, Collection, Iterable, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property, lru_cache
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy import (
     BigInteger,
@@ -36,6 +36,7 @@ from mlmodel_emulator.db.statements import (
     insert_ignoring_conflicts,
     many_lookup,
 )
+from mlmodel_emulator.entities.models import COUNTED_TABLES, EntityCountRecord
 from mlmodel_emulator.errors import EntityAlreadyExists
 
 Doc = dict[str, Any]
@@ -364,6 +365,15 @@ class Store:
         return [*([] if condition is None else [condition]), *extra]
 
     def count(self, connection: Connection, include: str, *extra: ColumnElement[bool]) -> int:
+        """How many rows the list holds: the trigger-kept entity_count when only `include`
+        filters, otherwise count(*) over the rows the extra conditions match (indexed)."""
+        if not extra and self.table.name in COUNTED_TABLES:
+            counts = _ENTITY_COUNT.c
+            conditions = [counts.table_name == self.table.name]
+            if include in ("non-deleted", "deleted"):
+                conditions.append(counts.deleted.is_(include == "deleted"))
+            total = select(func.coalesce(func.sum(counts.n), 0)).where(*conditions)
+            return int(connection.execute(total).scalar_one())
         statement = (
             select(func.count()).select_from(self.table).where(*self._conditions(include, extra))
         )
@@ -394,6 +404,9 @@ class Store:
             order = (c.name.desc(), c.id.desc())
         statement = select(c.doc).where(*conditions).order_by(*order).limit(limit)
         return list(connection.execute(statement).scalars())
+
+
+_ENTITY_COUNT = cast(Table, EntityCountRecord.__table__)
 
 
 def name_lock_key(table: str, fqn: str) -> int:
