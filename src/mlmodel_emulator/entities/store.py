@@ -15,13 +15,12 @@ from sqlalchemy import (
     Connection,
     Select,
     Table,
-    and_,
     bindparam,
     delete,
     func,
     insert,
-    or_,
     select,
+    tuple_,
     update,
 )
 from sqlalchemy import column as sql_column
@@ -395,12 +394,12 @@ class Store:
         c = self.table.c
         conditions = self._conditions(include, extra)
         order = (c.name.asc(), c.id.asc())
+        # Row values, not name > x OR (name = x AND id > y): both databases then seek the
+        # (deleted, name, id) index to the cursor instead of walking it from the start.
         if after is not None:
-            conditions.append(or_(c.name > after.name, and_(c.name == after.name, c.id > after.id)))
+            conditions.append(tuple_(c.name, c.id) > tuple_(after.name, after.id))
         if before is not None:
-            conditions.append(
-                or_(c.name < before.name, and_(c.name == before.name, c.id < before.id))
-            )
+            conditions.append(tuple_(c.name, c.id) < tuple_(before.name, before.id))
             order = (c.name.desc(), c.id.desc())
         statement = select(c.doc).where(*conditions).order_by(*order).limit(limit)
         return list(connection.execute(statement).scalars())
