@@ -8,7 +8,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 PG_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/postgres
 
-.PHONY: help install run migrate token test test-pg test-compat openapi lint format typecheck check bench clean
+.PHONY: help install run migrate token test test-pg test-compat openapi lint format typecheck check bench bench-scale clean
 
 help: ## list the commands
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN{FS=":.*## "}{printf "  make %-12s %s\n", $$1, $$2}'
@@ -57,6 +57,9 @@ check: lint typecheck test ## lint, typecheck and the fast suite
 
 bench: $(STAMP) ## benchmark against a minimal baseline app (needs wrk)
 	$(BIN)/python bench/run.py --db both
+
+bench-scale: $(STAMP) ## does each read and write cost the same at 1,000 and 100,000 services?
+	$(BIN)/python bench/scale.py --db both
 
 clean: ## remove the virtual environment and caches (keeps ./data)
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -157,3 +157,50 @@ def test_overlapping_bulks_never_deadlock_and_keep_every_change(server):
         )
         current = round(float(service["version"]) * 10)  # type: ignore[arg-type]
         assert versions == list(range(1, current + 1)), (name, versions, current)
+
+
+def _send(method: str, url: str, token: str, body: object = None) -> int:
+    data = None if body is None else json.dumps(body).encode()
+    headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
+    request = urllib.request.Request(url, data=data, method=method, headers=headers)
+    try:
+        with urllib.request.urlopen(request, timeout=60) as response:
+            return int(response.status)
+    except urllib.error.HTTPError as error:
+        return error.code
+
+
+def test_overlapping_creates_and_deletes_keep_paging_total_equal_to_the_rows(server):
+    """Four writers over two workers: each creates, bulk-creates, soft- and hard-deletes its
+    own services at once; every total the counters give then equals the rows listed."""
+    token = mint_token("admin", server.env)
+    url = server.base_url + SERVICES_PATH
+    barrier = threading.Barrier(WRITERS)
+    statuses: list[int] = []
+
+    def write(writer: int) -> None:
+        barrier.wait()
+        for i in range(10):
+            body = {"name": f"w{writer}-{i}", "serviceType": "Sklearn"}
+            statuses.append(_send("POST", url, token, body))
+        bulk = [{"name": f"w{writer}-bulk-{i}", "serviceType": "Sklearn"} for i in range(20)]
+        statuses.append(_send("PUT", url + "/bulk", token, bulk))
+        for i in range(0, 10, 2):
+            statuses.append(_send("DELETE", f"{url}/name/w{writer}-{i}", token))
+        for i in range(1, 10, 3):
+            statuses.append(_send("DELETE", f"{url}/name/w{writer}-{i}?hardDelete=true", token))
+        statuses.append(_send("DELETE", f"{url}/name/w{writer}-0?hardDelete=true", token))
+
+    threads = [threading.Thread(target=write, args=(w,)) for w in range(WRITERS)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    assert all(200 <= status < 300 for status in statuses), (statuses, server.log_tail())
+    expected = {"non-deleted": 23 * WRITERS, "deleted": 3 * WRITERS, "all": 26 * WRITERS}
+    for include, rows in expected.items():
+        status, total = _get(f"{url}?include={include}&limit=0", token)
+        status_full, full = _get(f"{url}?include={include}&limit=1000", token)
+        assert (status, status_full) == (200, 200)
+        assert (total["paging"]["total"], len(full["data"])) == (rows, rows), include  # type: ignore[index,arg-type]

@@ -47,6 +47,7 @@ TABLES = {
     "emulator_journal",
     "change_event",
     "idempotency_key",
+    "entity_count",
 }
 
 

@@ -66,5 +66,6 @@ def test_downgrade_to_previous_revision_drops_only_governance_tables(empty_datab
     # Later revisions go too: mlmodel_service_domain, job, the ML model tables, the admin API's.
     later = {"mlmodel_service_domain", "job", "mlmodel", "mlmodel_version", "mlmodel_domain"}
     later |= {"emulator_fault", "emulator_journal", "change_event", "idempotency_key"}
+    later |= {"entity_count"}
     assert before == everything - GOVERNANCE_TABLES - later
     assert _tables(empty_database) == everything

@@ -22,6 +22,7 @@ from mlmodel_emulator.clock import RANDOM_IDS, Clock, Ids, real_now_ms
 from mlmodel_emulator.config import Settings
 from mlmodel_emulator.db.base import Base
 from mlmodel_emulator.db.session import Database
+from mlmodel_emulator.entities.models import EntityCountRecord
 from mlmodel_emulator.entities.permissions import UserCache
 from mlmodel_emulator.events.models import CHANGE_EVENT
 from mlmodel_emulator.governance.seed import seed
@@ -37,7 +38,12 @@ class Scope(StrEnum):
 
 def _tables(scope: Scope) -> list[Table]:
     """The tables a scope empties, children before the tables they refer to."""
-    tables = list(reversed(Base.metadata.sorted_tables))
+    # entity_count is kept by triggers: the deletes below bring it to what stays.
+    tables = [
+        t
+        for t in reversed(Base.metadata.sorted_tables)
+        if t.name != EntityCountRecord.__tablename__
+    ]
     if scope is Scope.ALL:
         return tables
     # ML model services, their models, and the background jobs that act on them.

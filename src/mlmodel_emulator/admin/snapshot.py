@@ -25,6 +25,7 @@ from mlmodel_emulator.common.api import storable_problem
 from mlmodel_emulator.db.base import Base
 from mlmodel_emulator.db.session import Database
 from mlmodel_emulator.db.statements import lock_for_replacing
+from mlmodel_emulator.entities.models import EntityCountRecord
 from mlmodel_emulator.entities.permissions import UserCache
 from mlmodel_emulator.errors import BadRequest
 from mlmodel_emulator.events.models import CHANGE_EVENT
@@ -57,7 +58,8 @@ _DERIVED: Final[Mapping[str, Callable[[Doc], Doc]]] = {
 ADMIN_TABLE_PREFIX: Final = "emulator_"
 # Idempotency keys and the answers they replay: about requests already answered, not
 # catalog state either, so kept out of exports and left alone by an import.
-NOT_STATE: Final = frozenset({IdempotencyRecord.__tablename__})
+# entity_count is derived: its triggers count the imported rows as they go in.
+NOT_STATE: Final = frozenset({IdempotencyRecord.__tablename__, EntityCountRecord.__tablename__})
 
 
 # The change event feed: the history of this server's writes, not state. An import

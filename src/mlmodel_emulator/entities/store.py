@@ -7,7 +7,7 @@ import hashlib
 from collections.abc import Callable, Collection, Iterable, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property, lru_cache
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy import (
     BigInteger,
@@ -15,13 +15,12 @@ from sqlalchemy import (
     Connection,
     Select,
     Table,
-    and_,
     bindparam,
     delete,
     func,
     insert,
-    or_,
     select,
+    tuple_,
     update,
 )
 from sqlalchemy import column as sql_column
@@ -36,6 +35,7 @@ from mlmodel_emulator.db.statements import (
     insert_ignoring_conflicts,
     many_lookup,
 )
+from mlmodel_emulator.entities.models import COUNTED_TABLES, EntityCountRecord
 from mlmodel_emulator.errors import EntityAlreadyExists
 
 Doc = dict[str, Any]
@@ -364,6 +364,15 @@ class Store:
         return [*([] if condition is None else [condition]), *extra]
 
     def count(self, connection: Connection, include: str, *extra: ColumnElement[bool]) -> int:
+        """How many rows the list holds: the trigger-kept entity_count when only `include`
+        filters, otherwise count(*) over the rows the extra conditions match (indexed)."""
+        if not extra and self.table.name in COUNTED_TABLES:
+            counts = _ENTITY_COUNT.c
+            conditions = [counts.table_name == self.table.name]
+            if include in ("non-deleted", "deleted"):
+                conditions.append(counts.deleted.is_(include == "deleted"))
+            total = select(func.coalesce(func.sum(counts.n), 0)).where(*conditions)
+            return int(connection.execute(total).scalar_one())
         statement = (
             select(func.count()).select_from(self.table).where(*self._conditions(include, extra))
         )
@@ -385,15 +394,18 @@ class Store:
         c = self.table.c
         conditions = self._conditions(include, extra)
         order = (c.name.asc(), c.id.asc())
+        # Row values, not name > x OR (name = x AND id > y): both databases then seek the
+        # (deleted, name, id) index to the cursor instead of walking it from the start.
         if after is not None:
-            conditions.append(or_(c.name > after.name, and_(c.name == after.name, c.id > after.id)))
+            conditions.append(tuple_(c.name, c.id) > tuple_(after.name, after.id))
         if before is not None:
-            conditions.append(
-                or_(c.name < before.name, and_(c.name == before.name, c.id < before.id))
-            )
+            conditions.append(tuple_(c.name, c.id) < tuple_(before.name, before.id))
             order = (c.name.desc(), c.id.desc())
         statement = select(c.doc).where(*conditions).order_by(*order).limit(limit)
         return list(connection.execute(statement).scalars())
+
+
+_ENTITY_COUNT = cast(Table, EntityCountRecord.__table__)
 
 
 # Advisory lock keys: name locks use the single-bigint form (pg_advisory_xact_lock(bigint)),

@@ -8,6 +8,7 @@ from alembic import context
 
 # Imported for their side effect: they register the tables on the metadata.
 import mlmodel_emulator.admin.models
+import mlmodel_emulator.entities.models
 import mlmodel_emulator.governance.models
 import mlmodel_emulator.idempotency.models
 import mlmodel_emulator.jobs.models
