@@ -7,8 +7,10 @@ import threading
 import uuid
 
 import pytest
-from sqlalchemy import Engine, select
+from sqlalchemy import Connection, Engine, select, text
+from sqlalchemy import event as sqlalchemy_event
 
+from mlmodel_emulator.db.session import Database
 from mlmodel_emulator.events import service as events
 from mlmodel_emulator.events.models import CHANGE_EVENT
 
@@ -58,3 +60,57 @@ def test_a_poller_sees_an_event_committed_after_a_later_one(engine: Engine) -> N
     writer.join()
     seen += _after(engine, cursor)
     assert sorted(i for _, i in seen) == sorted([a["id"], b["id"]])
+
+
+def _events_total(engine: Engine) -> int:
+    with engine.connect() as connection:
+        return len(list(connection.execute(select(CHANGE_EVENT.c.seq))))
+
+
+def test_through_database_the_events_go_in_last_right_before_the_commit(engine: Engine) -> None:
+    if engine.dialect.name != "postgresql":
+        pytest.skip("only PostgreSQL defers the event insert")
+    database = Database(engine)
+    statements: list[str] = []
+
+    def listener(*args: object) -> None:
+        statements.append(str(args[2]))
+
+    def write(connection: Connection) -> None:
+        events.record(connection, [_event()])
+        events.record(connection, [_event()])
+        connection.execute(text("SELECT 1"))  # work after the record calls
+
+    before = _events_total(engine)
+    sqlalchemy_event.listen(engine, "before_cursor_execute", listener)
+    try:
+        database.write(write)
+    finally:
+        sqlalchemy_event.remove(engine, "before_cursor_execute", listener)
+        database.dispose()
+    assert _events_total(engine) == before + 2
+    assert "pg_advisory_xact_lock" in statements[-2]
+    assert "change_event" in statements[-1]
+    assert "SELECT 1" in statements[-3]
+
+
+def test_events_of_a_rolled_back_transaction_never_reach_the_next_one(engine: Engine) -> None:
+    if engine.dialect.name != "postgresql":
+        pytest.skip("only PostgreSQL defers the event insert")
+    database = Database(engine)
+    lost, kept = _event(), _event()
+
+    def fail(connection: Connection) -> None:
+        events.record(connection, [lost])
+        raise RuntimeError("rolled back")
+
+    try:
+        with pytest.raises(RuntimeError):
+            database.write(fail)
+        database.write(lambda connection: events.record(connection, [kept]))
+    finally:
+        database.dispose()
+    with engine.connect() as connection:
+        ids = set(connection.execute(select(CHANGE_EVENT.c.id)).scalars())
+    assert kept["id"] in ids
+    assert lost["id"] not in ids

@@ -26,6 +26,19 @@ CONFLICT_ATTEMPTS = 5
 CONFLICT_PAUSE_S = 0.005
 
 
+# connection.info key: the callables a transaction run by Database asks to have run last,
+# right before its commit (see before_commit).
+BEFORE_COMMIT = "mlmodel_emulator.before_commit"
+
+
+def before_commit(connection: Connection) -> list[Callable[[Connection], None]] | None:
+    """The list of callables run, in order, as the last statements of the transaction that
+    Database runs on this connection, before its commit; None outside such a transaction
+    (a caller holding a connection of its own), where work cannot be deferred."""
+    hooks: list[Callable[[Connection], None]] | None = connection.info.get(BEFORE_COMMIT)
+    return hooks
+
+
 def _raise_for(error: DBAPIError) -> NoReturn:
     """Raise the 503 for a database that is gone or kept conflicting, else the error."""
     answer = unavailable_answer(error)
@@ -112,8 +125,12 @@ class Database:
                     if writing:
                         begin_writing(connection)
                     transaction = connection.begin()
+                    hooks: list[Callable[[Connection], None]] = []
+                    connection.info[BEFORE_COMMIT] = hooks
                     try:
                         result = fn(connection, *args, **kwargs)
+                        for hook in hooks:
+                            hook(connection)
                     except BaseException:
                         _roll_back(connection, transaction)
                         raise
@@ -132,6 +149,7 @@ class Database:
                     _raise_for(error)
                 return result
             finally:
+                connection.info.pop(BEFORE_COMMIT, None)
                 self._release(connection)
 
     def _acquire(self) -> Connection:

@@ -25,6 +25,7 @@ from sqlalchemy import (
 from sqlalchemy import column as sql_column
 from sqlalchemy.dialects import postgresql
 
+from mlmodel_emulator.db.session import before_commit
 from mlmodel_emulator.entities.store import EVENT_ORDER_LOCK_KEY
 from mlmodel_emulator.errors import BadRequest
 from mlmodel_emulator.events.models import CHANGE_EVENT
@@ -100,34 +101,63 @@ _INSERT: Final = CHANGE_EVENT.insert()
 
 
 def record(connection: Connection, events: Sequence[Doc]) -> None:
-    """Store events in the caller's transaction, in the order given, in one statement."""
+    """Store events in the caller's transaction, in the order given.
+
+    In a transaction that Database runs on PostgreSQL, the events of the whole transaction
+    are inserted together as its last statements, right before the commit (see _flush);
+    elsewhere at once.
+    """
     if not events:
         return
-    rows = [
-        {
-            "id": doc["id"],
-            "event_type": doc["eventType"],
-            "entity_type": doc["entityType"],
-            "timestamp": doc["timestamp"],
-            "doc": doc,
-        }
-        for doc in events
-    ]
-    if connection.dialect.name == "postgresql":
-        # Seq order must be commit order, or a poller paging by `after` can pass a seq
-        # whose transaction has not committed yet and never see it. Every writer takes
-        # the same transaction-level advisory lock right before drawing its seqs, and
-        # holds it until commit or rollback: a transaction cannot draw a seq until every
-        # one that drew a smaller seq has finished, so once a seq is visible all smaller
-        # seqs are visible or gone for good. The lock is taken by the INSERT's own
-        # transaction and nothing takes a row lock after it (the event insert is the
-        # last write of a transaction), so it waits on no one who waits on it.
-        # SQLite needs none of this: writers run one at a time (BEGIN IMMEDIATE in
-        # db/engine.py begin_writing), so seq order is already commit order there.
-        connection.execute(_EVENT_ORDER_LOCK)
-        connection.execute(_INSERT_PG, {"rows": rows})
-    else:
-        connection.execute(_INSERT, rows)
+    if connection.dialect.name != "postgresql":
+        connection.execute(_INSERT, [_row(doc) for doc in events])
+        return
+    hooks = before_commit(connection)
+    if hooks is None:
+        _insert_pg(connection, [_row(doc) for doc in events])
+        return
+    # Keyed by the transaction's own hook list, so events left by a transaction that
+    # rolled back before its flush never leak into the next one on this connection.
+    deferred: tuple[list[Any], list[Doc]] | None = connection.info.get(_PENDING)
+    if deferred is None or deferred[0] is not hooks:
+        deferred = connection.info[_PENDING] = (hooks, [])
+        hooks.append(_flush)
+    deferred[1].extend(events)
+
+
+_PENDING: Final = "mlmodel_emulator.pending_events"
+
+
+def _row(doc: Doc) -> Doc:
+    return {
+        "id": doc["id"],
+        "event_type": doc["eventType"],
+        "entity_type": doc["entityType"],
+        "timestamp": doc["timestamp"],
+        "doc": doc,
+    }
+
+
+def _flush(connection: Connection) -> None:
+    """Insert the events a transaction recorded, as its last statements."""
+    _, pending = connection.info.pop(_PENDING)
+    if pending:
+        _insert_pg(connection, [_row(doc) for doc in pending])
+
+
+def _insert_pg(connection: Connection, rows: list[Doc]) -> None:
+    # Seq order must be commit order, or a poller paging by `after` can pass a seq whose
+    # transaction has not committed yet and never see it. Every writer takes the same
+    # transaction-level advisory lock right before drawing its seqs, and holds it until
+    # commit or rollback: a transaction cannot draw a seq until every one that drew a
+    # smaller seq has finished, so once a seq is visible all smaller seqs are visible or
+    # gone for good. It cannot deadlock: in a transaction run by Database the events go
+    # in last, right before the commit (record defers them), so a holder of this lock
+    # waits on no row lock; and no transaction takes it twice.
+    # SQLite needs none of this: writers run one at a time (BEGIN IMMEDIATE in
+    # db/engine.py begin_writing), so seq order is already commit order there.
+    connection.execute(_EVENT_ORDER_LOCK)
+    connection.execute(_INSERT_PG, {"rows": rows})
 
 
 # See store.EVENT_ORDER_LOCK_KEY: the two-int4 form, a key space the bigint name locks
