@@ -67,6 +67,15 @@ class Settings(BaseSettings):
     bulk_max_items: int = Field(
         default=100, ge=1, description="Most items one PUT /bulk request may carry (413 beyond)."
     )
+    max_running_bulk_jobs: int = Field(
+        default=4,
+        ge=1,
+        description=(
+            "Most PUT /bulk?async=true jobs running at once, across every worker process; "
+            "one more is a 429 with Retry-After. A job still running 5 minutes after it "
+            "started lost its process and no longer counts."
+        ),
+    )
     jwt_issuer: str = Field(
         default="open-metadata.org",
         description="iss of minted tokens; tokens with another issuer are refused.",

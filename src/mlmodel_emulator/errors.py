@@ -82,6 +82,20 @@ class ServerMisconfigured(ApiError):
     status_code = 500
 
 
+class TooManyRequests(ApiError):
+    """A limit on work in progress is reached: try again once some of it has finished."""
+
+    status_code = 429
+
+    def __init__(self, message: str, retry_after_s: int = 1) -> None:
+        super().__init__(message)
+        self.retry_after_s = retry_after_s
+
+    @property
+    def headers(self) -> Mapping[str, str]:
+        return {"Retry-After": str(self.retry_after_s)}
+
+
 class ServiceUnavailable(ApiError):
     """The database cannot be reached, or kept refusing a write: try again shortly."""
 

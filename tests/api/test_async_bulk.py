@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import time
+import uuid
+
 import pytest
 from sqlalchemy import func, select
 
+from mlmodel_emulator.jobs import repository
 from mlmodel_emulator.jobs.models import JobRecord
+from mlmodel_emulator.jobs.service import INTERRUPTED_AFTER_MS
 from tests.factories import MLMODELS_URL, SERVICES_URL, create_request, model_request
 
 JOBS_URL = "/api/v1/jobs"
@@ -189,3 +194,79 @@ def test_async_bulk_items_the_caller_may_not_write_fail_in_the_job(
     assert job["createdBy"] == "olga"
     assert job["result"]["status"] == "failure"
     assert [f["status"] for f in job["result"]["failedRequest"]] == [403]
+
+
+# ------------------------------------------------------------- running bulk jobs capped
+
+
+def _running_job(engine, *, operation="bulk", started_ms=None):
+    """A job another worker process is running, as the job table holds it."""
+    now = int(time.time() * 1000) if started_ms is None else started_ms
+    doc = {
+        "jobId": str(uuid.uuid4()),
+        "status": "running",
+        "operation": operation,
+        "entityType": "mlmodelService",
+        "items": 1,
+        "createdBy": "admin",
+        "createdAt": now,
+        "message": "elsewhere",
+    }
+    with engine.begin() as connection:
+        repository.add(connection, doc)
+    return doc
+
+
+def _service_count(client, headers):
+    listing = client.get(f"{SERVICES_URL}?limit=0&include=all", headers=headers)
+    return listing.json()["paging"]["total"]
+
+
+def test_async_bulk_beyond_the_running_cap_is_429_and_writes_nothing(
+    make_client, auth_headers, engine
+):
+    client = make_client(max_running_bulk_jobs=2)
+    _running_job(engine)
+    _running_job(engine)
+    jobs_before = _job_count(engine)
+
+    response = client.put(ASYNC_BULK_URL, json=[create_request("a")], headers=auth_headers)
+
+    assert response.status_code == 429
+    assert response.json() == {
+        "code": 429,
+        "message": "2 bulk jobs are running; the limit is 2. Retry once one has finished",
+    }
+    assert response.headers["Retry-After"] == "1"
+    assert _job_count(engine) == jobs_before
+    assert _service_count(client, auth_headers) == 0
+
+
+def test_async_bulk_cap_ignores_interrupted_and_other_jobs_and_frees_when_one_ends(
+    make_client, auth_headers, engine
+):
+    client = make_client(max_running_bulk_jobs=1)
+    # A bulk that lost its process long ago, and a running delete, take no place.
+    _running_job(engine, started_ms=int(time.time() * 1000) - INTERRUPTED_AFTER_MS - 60_000)
+    _running_job(engine, operation="delete")
+    first = client.put(ASYNC_BULK_URL, json=[create_request("a")], headers=auth_headers)
+    assert first.status_code == 202
+    # That job finished at once (the test client runs it before answering); one elsewhere
+    # still runs and fills the only place.
+    other = _running_job(engine)
+    assert (
+        client.put(ASYNC_BULK_URL, json=[create_request("b")], headers=auth_headers).status_code
+        == 429
+    )
+    with engine.begin() as connection:
+        assert repository.finish(connection, {**other, "status": "completed"}, running="running")
+    again = client.put(ASYNC_BULK_URL, json=[create_request("b")], headers=auth_headers)
+    assert again.status_code == 202
+    assert _service_count(client, auth_headers) == 2
+
+
+def test_a_synchronous_bulk_is_not_capped(make_client, auth_headers, engine):
+    client = make_client(max_running_bulk_jobs=1)
+    _running_job(engine)
+    response = client.put(f"{SERVICES_URL}/bulk", json=[create_request("a")], headers=auth_headers)
+    assert response.status_code == 200

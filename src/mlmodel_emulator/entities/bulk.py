@@ -181,6 +181,7 @@ def create_or_update_later(
     *,
     caller: Caller,
     override: bool = False,
+    max_running: int,
 ) -> jobs.Started:
     """PUT /bulk?async=true: the caller is checked now and the job recorded; the bulk
     itself is the returned work, run after the answer in a transaction of its own, and its
@@ -194,6 +195,7 @@ def create_or_update_later(
         override_metadata=override,
         created_by=caller.principal.name,
         now_ms=caller.now_ms,
+        max_running=max_running,
     )
     kept = list(items)
 

@@ -618,7 +618,12 @@ def _add_patch_and_bulk_routes(router: APIRouter, spec: Routes) -> None:
             if key is not None:
                 raise BadRequest(ASYNC_WITH_KEY)
             started = ctx.database.write(
-                bulk.create_or_update_later, kind, items, caller=caller, override=override_metadata
+                bulk.create_or_update_later,
+                kind,
+                items,
+                caller=caller,
+                override=override_metadata,
+                max_running=ctx.settings.max_running_bulk_jobs,
             )
             return accepted_bulk(ctx, started, len(items))
         if key is None:
@@ -656,6 +661,11 @@ def _add_patch_and_bulk_routes(router: APIRouter, spec: Routes) -> None:
                 },
             },
             **spec.errors,
+            429: {
+                **spec.errors.get(400, {}),
+                "description": "async=true while the most bulk jobs allowed are running "
+                "(MLMODEL_EMULATOR_MAX_RUNNING_BULK_JOBS); retry after Retry-After seconds.",
+            },
         },
         openapi_extra=IDEMPOTENT,
         description=(

@@ -412,6 +412,7 @@ _ENTITY_COUNT = cast(Table, EntityCountRecord.__table__)
 # the event-order lock of events.record the two-int4 form below. PostgreSQL keeps the two
 # forms apart (pg_locks objsubid 1 vs 2), so no name hash can ever equal it.
 EVENT_ORDER_LOCK_KEY: tuple[int, int] = (0x6D6C6D65, 1)  # "mlme", 1: change_event.seq
+BULK_JOBS_LOCK_KEY: tuple[int, int] = (0x6D6C6D65, 2)  # "mlme", 2: counting running bulks
 
 
 def name_lock_key(table: str, fqn: str) -> int:

@@ -37,6 +37,18 @@ def remove_older_than(connection: Connection, cutoff_ms: int) -> None:
     connection.execute(_REMOVE_OLDER, {"cutoff": cutoff_ms})
 
 
+_RUNNING_SINCE = select(_c.doc).where(
+    _c.status == bindparam("running"), _c.created_at >= bindparam("since")
+)
+
+
+def running_since(connection: Connection, running: str, since_ms: int) -> list[Doc]:
+    """The documents of the jobs in state `running` started at or after since_ms."""
+    return list(
+        connection.execute(_RUNNING_SINCE, {"running": running, "since": since_ms}).scalars()
+    )
+
+
 def add(connection: Connection, doc: Doc) -> None:
     connection.execute(_INSERT, _row(doc))
 

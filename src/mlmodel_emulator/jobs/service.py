@@ -6,11 +6,12 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Final
 
-from sqlalchemy import Connection
+from sqlalchemy import Connection, func, select
 
 from mlmodel_emulator.auth.tokens import Principal
 from mlmodel_emulator.entities import permissions
-from mlmodel_emulator.errors import EntityNotFound
+from mlmodel_emulator.entities.store import BULK_JOBS_LOCK_KEY
+from mlmodel_emulator.errors import EntityNotFound, TooManyRequests
 from mlmodel_emulator.jobs import repository
 
 Doc = dict[str, Any]
@@ -85,9 +86,29 @@ def start_bulk(
     override_metadata: bool,
     created_by: str,
     now_ms: int,
+    max_running: int,
 ) -> Doc:
     """Record a new running bulk job of `items` create requests of one entity type:
-    "Bulk operation initiated for 3 mlmodelService requests"."""
+    "Bulk operation initiated for 3 mlmodelService requests".
+
+    At most `max_running` bulk jobs run at once, every worker process together: one more
+    is a 429 and records nothing. A job still running INTERRUPTED_AFTER_MS after it started
+    lost its process and does not count. On PostgreSQL the count and the insert run under
+    one transaction-level advisory lock, so two workers cannot both take the last place;
+    SQLite runs one writer at a time.
+    """
+    if connection.dialect.name == "postgresql":
+        connection.execute(_BULK_JOBS_LOCK)
+    running = sum(
+        1
+        for job in repository.running_since(connection, RUNNING, now_ms - INTERRUPTED_AFTER_MS)
+        if job.get("operation") == BULK
+    )
+    if running >= max_running:
+        raise TooManyRequests(
+            f"{running} bulk jobs are running; the limit is {max_running}. "
+            "Retry once one has finished"
+        )
     doc: Doc = {
         "jobId": job_id,
         "status": RUNNING,
@@ -100,6 +121,9 @@ def start_bulk(
     }
     doc["message"] = f"Bulk operation initiated for {_subject(doc)}"
     return _record(connection, doc, now_ms)
+
+
+_BULK_JOBS_LOCK: Final = select(func.pg_advisory_xact_lock(*BULK_JOBS_LOCK_KEY))
 
 
 def _record(connection: Connection, doc: Doc, now_ms: int) -> Doc:
