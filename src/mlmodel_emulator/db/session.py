@@ -47,8 +47,8 @@ def _roll_back(connection: Connection, transaction: RootTransaction) -> None:
 class Database:
     """Runs service functions in a transaction of their own, on a Core connection.
 
-    The whole transaction runs without yielding to the event loop, so no other request of
-    this process can interleave between a write and its commit (and wait on its locks).
+    The whole transaction runs in one thread without yielding (aread/awrite run it in the
+    threadpool on PostgreSQL, inline on SQLite), so nothing interleaves inside it.
     Core connections rather than ORM sessions: the services work in JSON documents, and a
     Session would double the cost of each short transaction.
 
