@@ -18,7 +18,7 @@ def _require_admin(connection: Connection, ctx: RequestContext) -> None:
 
 async def admin_context(ctx: ContextDep) -> RequestContext:
     """The request's context once its caller is known to be an admin (401, 403 otherwise)."""
-    ctx.database.read(_require_admin, ctx)
+    await ctx.database.aread(_require_admin, ctx)
     return ctx
 
 

@@ -223,13 +223,13 @@ class FaultRules:
         self._rules: list[Rule] = []
         self._loaded_at = float("-inf")
 
-    def pick(self, database: Database, method: str, path: str) -> Rule | None:
+    async def pick(self, database: Database, method: str, path: str) -> Rule | None:
         """The first rule, oldest first, that matches the request and fires on it."""
         now = time.monotonic()
         if now - self._loaded_at >= self._refresh_s:
             # The time is taken before the read: what it reads is at least that recent.
             self._loaded_at = now
-            self._rules = [Rule.from_doc(doc) for doc in database.read(_live_docs)]
+            self._rules = [Rule.from_doc(doc) for doc in await database.aread(_live_docs)]
         if not self._rules:
             return None
         for rule in self._rules:
@@ -237,7 +237,7 @@ class FaultRules:
                 continue
             if rule.probability is not None and self._draw() >= rule.probability:
                 continue
-            if database.write(_fire, rule.id):
+            if await database.awrite(_fire, rule.id):
                 return rule
             # Deleted or used up meanwhile, for good.
             self._rules = [kept for kept in self._rules if kept.id != rule.id]
@@ -257,7 +257,7 @@ router = APIRouter(prefix=PREFIX + "/faults", tags=["emulator"], route_class=Aut
 async def add_fault(body: CreateFault, ctx: AdminDep) -> Response:
     """Add a fault rule, tried after the rules already there. Answered once every worker
     process applies it."""
-    doc = ctx.database.write(create, body, now_us=time.time_ns() // 1000)
+    doc = await ctx.database.awrite(create, body, now_us=time.time_ns() // 1000)
     await asyncio.sleep(REFRESH_S)
     return json_response(doc, status_code=201)
 
@@ -265,13 +265,13 @@ async def add_fault(body: CreateFault, ctx: AdminDep) -> Response:
 @router.get("", response_model=FaultRuleList, responses=ERRORS)
 async def list_faults(ctx: AdminDep) -> Response:
     """Every fault rule, oldest first, with how many times each fired."""
-    return json_response({"data": ctx.database.read(list_all)})
+    return json_response({"data": await ctx.database.aread(list_all)})
 
 
 @router.delete("", status_code=204, response_class=Response, responses=ERRORS)
 async def clear_faults(ctx: AdminDep) -> Response:
     """Remove every fault rule."""
-    ctx.database.write(clear)
+    await ctx.database.awrite(clear)
     return Response(status_code=204)
 
 
@@ -286,5 +286,5 @@ async def delete_fault(
     ctx: AdminDep,
 ) -> Response:
     """Remove one fault rule."""
-    ctx.database.write(remove, str(fault_id))
+    await ctx.database.awrite(remove, str(fault_id))
     return Response(status_code=204)

@@ -188,7 +188,9 @@ async def find_requests(
     """The latest requests that match every filter given, newest first. Requests to
     /api/__emulator/ are not recorded."""
     capacity = ctx.settings.journal_capacity
-    entries = ctx.database.read(find, query, capacity=capacity, limit=limit) if capacity else []
+    entries = (
+        await ctx.database.aread(find, query, capacity=capacity, limit=limit) if capacity else []
+    )
     return json_response({"data": entries})
 
 
@@ -196,12 +198,12 @@ async def find_requests(
 async def count_requests(ctx: AdminDep, query: QueryDep) -> Response:
     """How many of the latest requests match every filter given."""
     capacity = ctx.settings.journal_capacity
-    found = ctx.database.read(count, query, capacity=capacity) if capacity else 0
+    found = await ctx.database.aread(count, query, capacity=capacity) if capacity else 0
     return json_response({"count": found})
 
 
 @router.delete("", status_code=204, response_class=Response, responses=ERRORS)
 async def clear_journal(ctx: AdminDep) -> Response:
     """Forget every recorded request."""
-    ctx.database.write(clear)
+    await ctx.database.awrite(clear)
     return Response(status_code=204)

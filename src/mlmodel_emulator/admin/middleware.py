@@ -62,7 +62,7 @@ class AdminMiddleware:
             return
         started = time.perf_counter_ns()
         database: Database = self.state.database
-        rule = self.rules.pick(database, scope["method"], scope["path"])
+        rule = await self.rules.pick(database, scope["method"], scope["path"])
         if not self.capacity:
             await self._serve(scope, receive, send, rule)
             return
@@ -71,7 +71,7 @@ class AdminMiddleware:
         status = 0
         recorded = False
 
-        def write() -> None:
+        async def write() -> None:
             nonlocal recorded
             recorded = True
             row = {
@@ -84,7 +84,7 @@ class AdminMiddleware:
                 "duration_us": (time.perf_counter_ns() - started) // 1000,
                 "pid": os.getpid(),
             }
-            database.write(journal.record, row, capacity=self.capacity)
+            await database.awrite(journal.record, row, capacity=self.capacity)
 
         async def journaling_send(message: Message) -> None:
             nonlocal status
@@ -96,7 +96,7 @@ class AdminMiddleware:
                 and not recorded
             ):
                 # Before the answer's end goes out: a client that has it finds the entry.
-                write()
+                await write()
             await send(message)
 
         try:
@@ -104,7 +104,7 @@ class AdminMiddleware:
         except Exception:
             # The server's error handler answers 500 outside this middleware.
             if not recorded:
-                write()
+                await write()
             raise
 
     async def _serve(self, scope: Scope, receive: Receive, send: Send, rule: Rule | None) -> None:

@@ -31,7 +31,7 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
         "hide_parameters": True,
     }
     if parsed.get_backend_name() != "sqlite":
-        engine = create_engine(url, pool_size=10, **common, **kwargs)
+        engine = create_engine(url, pool_size=10, max_overflow=30, **common, **kwargs)
         _ping_when_idle(engine)
         return engine
 

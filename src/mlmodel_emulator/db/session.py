@@ -9,6 +9,7 @@ import time
 from collections.abc import Callable
 from typing import Concatenate, NoReturn, ParamSpec, TypeVar
 
+import anyio.to_thread
 from sqlalchemy import Connection, Engine, RootTransaction
 from sqlalchemy.exc import DBAPIError
 
@@ -59,8 +60,8 @@ def _roll_back(connection: Connection, transaction: RootTransaction) -> None:
 class Database:
     """Runs service functions in a transaction of their own, on a Core connection.
 
-    The whole transaction runs without yielding to the event loop, so no other request of
-    this process can interleave between a write and its commit (and wait on its locks).
+    The whole transaction runs in one thread without yielding (aread/awrite run it in the
+    threadpool on PostgreSQL, inline on SQLite), so nothing interleaves inside it.
     Core connections rather than ORM sessions: the services work in JSON documents, and a
     Session would double the cost of each short transaction.
 
@@ -76,6 +77,8 @@ class Database:
         self._kept: Connection | None = None
         self._kept_busy = False
         self._kept_idle_since = 0.0
+        # SQLite answers in microseconds: the threadpool would cost more than it frees.
+        self._inline = engine.dialect.name == "sqlite"
 
     def read(
         self, fn: Callable[Concatenate[Connection, P], T], *args: P.args, **kwargs: P.kwargs
@@ -88,6 +91,30 @@ class Database:
     ) -> T:
         """Call fn(connection, ...) in a write transaction, committed if fn returns."""
         return self._run(True, fn, *args, **kwargs)
+
+    async def aread(
+        self, fn: Callable[Concatenate[Connection, P], T], *args: P.args, **kwargs: P.kwargs
+    ) -> T:
+        """read for async callers: on PostgreSQL the whole transaction runs in one worker
+        thread (on a pooled connection), so the event loop serves other requests meanwhile."""
+        return await self._arun(False, fn, *args, **kwargs)
+
+    async def awrite(
+        self, fn: Callable[Concatenate[Connection, P], T], *args: P.args, **kwargs: P.kwargs
+    ) -> T:
+        """write for async callers, run as aread runs."""
+        return await self._arun(True, fn, *args, **kwargs)
+
+    async def _arun(
+        self,
+        writing: bool,
+        fn: Callable[Concatenate[Connection, P], T],
+        *args: P.args,
+        **kwargs: P.kwargs,
+    ) -> T:
+        if self._inline:
+            return self._run(writing, fn, *args, **kwargs)
+        return await anyio.to_thread.run_sync(lambda: self._run(writing, fn, *args, **kwargs))
 
     def snapshot(
         self, fn: Callable[Concatenate[Connection, P], T], *args: P.args, **kwargs: P.kwargs

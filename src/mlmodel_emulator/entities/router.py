@@ -260,7 +260,7 @@ def build_router(spec: Routes, router: APIRouter | None = None) -> APIRouter:
         ) -> Response:
             asked = wanted(fields)
             given = {name: value for name, value in filters.items() if value is not None}
-            page = ctx.database.read(
+            page = await ctx.database.aread(
                 _list,
                 kind,
                 spec.filters,
@@ -295,7 +295,7 @@ def build_router(spec: Routes, router: APIRouter | None = None) -> APIRouter:
         include: IncludeQuery = Include.non_deleted,
     ) -> Response:
         asked = wanted(fields)
-        doc = ctx.database.read(
+        doc = await ctx.database.aread(
             core.get_by_name, kind, fqn, include=include, fields=asked, caller=caller_of(ctx)
         )
         return json_response(render(kind, ctx, doc, asked), headers=_etag(doc))
@@ -327,8 +327,8 @@ def build_router(spec: Routes, router: APIRouter | None = None) -> APIRouter:
 
         key = idempotency.requested_key(http)
         if key is None:
-            return answer(ctx.database.write(core.create, kind, request, caller=caller))
-        return ctx.database.write(
+            return answer(await ctx.database.awrite(core.create, kind, request, caller=caller))
+        return await ctx.database.awrite(
             idempotency.once,
             await claimed(http, ctx, key),
             lambda connection: answer(core.create(connection, kind, request, caller=caller)),
@@ -353,7 +353,7 @@ def build_router(spec: Routes, router: APIRouter | None = None) -> APIRouter:
         include: IncludeQuery = Include.non_deleted,
     ) -> Response:
         asked = wanted(fields)
-        doc = ctx.database.read(
+        doc = await ctx.database.aread(
             core.get_by_id, kind, str(id), include=include, fields=asked, caller=caller_of(ctx)
         )
         return json_response(render(kind, ctx, doc, asked), headers=_etag(doc))
@@ -387,8 +387,10 @@ def build_router(spec: Routes, router: APIRouter | None = None) -> APIRouter:
 
         key = idempotency.requested_key(http)
         if key is None:
-            return answer(ctx.database.write(core.create_or_update, kind, request, caller=caller))
-        return ctx.database.write(
+            return answer(
+                await ctx.database.awrite(core.create_or_update, kind, request, caller=caller)
+            )
+        return await ctx.database.awrite(
             idempotency.once,
             await claimed(http, ctx, key),
             lambda connection: answer(
@@ -511,9 +513,11 @@ def _add_version_routes(router: APIRouter, spec: Routes) -> None:
     ) -> Response:
         headers: dict[str, str] = {}
         if limit is None and before is None and after is None:
-            docs = ctx.database.read(core.list_versions, kind, str(id), caller=caller_of(ctx))
+            docs = await ctx.database.aread(
+                core.list_versions, kind, str(id), caller=caller_of(ctx)
+            )
         else:
-            page = ctx.database.read(
+            page = await ctx.database.aread(
                 core.versions_page,
                 kind,
                 str(id),
@@ -543,7 +547,9 @@ def _add_version_routes(router: APIRouter, spec: Routes) -> None:
     )
 
     async def get_version(id: uuid.UUID, version: str, ctx: ContextDep) -> Response:
-        doc = ctx.database.read(core.get_version, kind, str(id), version, caller=caller_of(ctx))
+        doc = await ctx.database.aread(
+            core.get_version, kind, str(id), version, caller=caller_of(ctx)
+        )
         return json_response(render(kind, ctx, doc), headers=_etag(doc))
 
     router.add_api_route(
@@ -564,7 +570,7 @@ def _add_patch_and_bulk_routes(router: APIRouter, spec: Routes) -> None:
 
     async def patch_by_name(fqn: str, request: Request, ctx: ContextDep) -> Response:
         operations = patch.parse(await request.body(), request.headers.get("content-type"))
-        outcome = ctx.database.write(
+        outcome = await ctx.database.awrite(
             patch.apply_patch, kind, operations, fqn=fqn, caller=caller_of(ctx)
         )
         return changed_answer(kind, ctx, outcome)
@@ -582,7 +588,7 @@ def _add_patch_and_bulk_routes(router: APIRouter, spec: Routes) -> None:
 
     async def patch_by_id(id: uuid.UUID, request: Request, ctx: ContextDep) -> Response:
         operations = patch.parse(await request.body(), request.headers.get("content-type"))
-        outcome = ctx.database.write(
+        outcome = await ctx.database.awrite(
             patch.apply_patch, kind, operations, entity_id=str(id), caller=caller_of(ctx)
         )
         return changed_answer(kind, ctx, outcome)
@@ -617,7 +623,7 @@ def _add_patch_and_bulk_routes(router: APIRouter, spec: Routes) -> None:
         if run_async:
             if key is not None:
                 raise BadRequest(ASYNC_WITH_KEY)
-            started = ctx.database.write(
+            started = await ctx.database.awrite(
                 bulk.create_or_update_later,
                 kind,
                 items,
@@ -627,11 +633,11 @@ def _add_patch_and_bulk_routes(router: APIRouter, spec: Routes) -> None:
             )
             return accepted_bulk(ctx, started, len(items))
         if key is None:
-            result = ctx.database.write(
+            result = await ctx.database.awrite(
                 bulk.create_or_update_many, kind, items, caller=caller, override=override_metadata
             )
             return json_response(result.to_json())
-        return ctx.database.write(
+        return await ctx.database.awrite(
             idempotency.once,
             await claimed(http, ctx, key),
             lambda connection: json_response(
@@ -686,7 +692,7 @@ def _add_delete_routes(router: APIRouter, spec: Routes) -> None:
         hard_delete: HardDeleteQuery = False,
         recursive: RecursiveQuery = False,
     ) -> Response:
-        outcome = ctx.database.write(
+        outcome = await ctx.database.awrite(
             core.delete,
             kind,
             entity_id=str(id),
@@ -712,7 +718,7 @@ def _add_delete_routes(router: APIRouter, spec: Routes) -> None:
         hard_delete: HardDeleteQuery = False,
         recursive: RecursiveQuery = False,
     ) -> Response:
-        outcome = ctx.database.write(
+        outcome = await ctx.database.awrite(
             core.delete, kind, fqn=fqn, hard=hard_delete, recursive=recursive, caller=caller_of(ctx)
         )
         return changed_answer(kind, ctx, outcome, tagged=spec.full)
@@ -740,11 +746,13 @@ def _add_lifecycle_routes(router: APIRouter, spec: Routes) -> None:
         ] = False,
     ) -> Response:
         if run_async:
-            started = ctx.database.write(
+            started = await ctx.database.awrite(
                 core.restore_later, kind, str(request.id), caller=caller_of(ctx)
             )
             return accepted(ctx, started, ("jobId", "message"))
-        outcome = ctx.database.write(core.restore, kind, str(request.id), caller=caller_of(ctx))
+        outcome = await ctx.database.awrite(
+            core.restore, kind, str(request.id), caller=caller_of(ctx)
+        )
         return changed_answer(kind, ctx, outcome)
 
     router.add_api_route(
@@ -779,7 +787,7 @@ def _add_lifecycle_routes(router: APIRouter, spec: Routes) -> None:
             ),
         ] = None,
     ) -> Response:
-        change = ctx.database.write(
+        change = await ctx.database.awrite(
             core.add_follower, kind, str(id), core.parse_follower_id(user_id), caller=caller_of(ctx)
         )
         return follower_answer(ctx, change)
@@ -802,7 +810,7 @@ def _add_lifecycle_routes(router: APIRouter, spec: Routes) -> None:
         user_id: Annotated[uuid.UUID, Path(alias="userId")],
         ctx: ContextDep,
     ) -> Response:
-        change = ctx.database.write(
+        change = await ctx.database.awrite(
             core.remove_follower, kind, str(id), str(user_id), caller=caller_of(ctx)
         )
         return follower_answer(ctx, change)
@@ -826,7 +834,7 @@ def _add_lifecycle_routes(router: APIRouter, spec: Routes) -> None:
         hard_delete: HardDeleteQuery = False,
         recursive: RecursiveQuery = False,
     ) -> Response:
-        started = ctx.database.write(
+        started = await ctx.database.awrite(
             core.delete_later,
             kind,
             str(id),

@@ -87,7 +87,7 @@ async def list_change_events(
         before=before,
         after=after,
     )
-    page = ctx.database.read(
+    page = await ctx.database.aread(
         _list,
         query,
         principal=ctx.principal,

@@ -28,7 +28,7 @@ async def get_job(
 ) -> Response:
     """How an asynchronous delete, restore or bulk stands: running, completed (a bulk with
     its BulkOperationResult), or failed with the error it ended on."""
-    doc = ctx.database.read(
+    doc = await ctx.database.aread(
         service.get,
         str(job_id),
         principal=ctx.principal,

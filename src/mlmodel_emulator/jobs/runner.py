@@ -25,13 +25,13 @@ async def run(database: Database, clock: Clock, job_id: str, work: Work) -> None
     """Do the work and mark the job completed in one write transaction; when the work fails,
     mark the job failed in a transaction of its own, so that no job is left running.
 
-    A coroutine, so that it runs on the event loop like a request does: its transaction
-    never yields, and never waits on a lock held by a request of this process.
+    A coroutine, whose transactions run as a request's do (Database.awrite): each whole,
+    in one thread, on PostgreSQL in the threadpool.
     """
     try:
-        database.write(_complete_after, clock, job_id, work)
+        await database.awrite(_complete_after, clock, job_id, work)
     except ApiError as exc:
-        database.write(
+        await database.awrite(
             service.fail,
             job_id,
             code=exc.status_code,
@@ -40,7 +40,7 @@ async def run(database: Database, clock: Clock, job_id: str, work: Work) -> None
         )
     except Exception:
         logger.exception("Job %s failed", job_id)
-        database.write(
+        await database.awrite(
             service.fail,
             job_id,
             code=500,

@@ -72,7 +72,7 @@ async def set_test_connection_result_route(
     id: uuid.UUID, result: TestConnectionResult, ctx: ContextDep
 ) -> Response:
     """Record the outcome of a connection test; the service's version does not change."""
-    doc = ctx.database.write(
+    doc = await ctx.database.awrite(
         set_test_connection_result, str(id), result.to_json_dict(), caller=caller_of(ctx)
     )
     return json_response(render(MLMODEL_SERVICES, ctx, doc), headers={"ETag": etag(doc)})

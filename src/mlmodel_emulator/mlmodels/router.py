@@ -75,7 +75,7 @@ router = APIRouter(prefix=MLMODELS.collection, tags=[ROUTES.tag], route_class=Au
 async def delete_stale_mlmodels(request: DeleteStale, ctx: ContextDep) -> Response:
     """Soft-delete the models of a service that its source no longer reports: those whose
     FQN is not among `seenFqns`. An empty `seenFqns` deletes nothing."""
-    deleted, refused = ctx.database.write(
+    deleted, refused = await ctx.database.awrite(
         core.delete_stale,
         MLMODELS,
         IN_SERVICE,

@@ -50,8 +50,8 @@ def _check_database(connection: Connection) -> None:
     "/ready",
     responses={503: {"model": ErrorMessage, "description": "The database is not ready."}},
 )
-def get_ready(database: DatabaseDep) -> dict[str, Any]:
+async def get_ready(database: DatabaseDep) -> dict[str, Any]:
     """Readiness: the database answers and its schema is migrated; 503 with Retry-After
     otherwise. Health checks (the Docker image's, compose's) use this one."""
-    database.read(_check_database)
+    await database.aread(_check_database)
     return {"status": "ok", "database": "ok"}

@@ -58,7 +58,7 @@ async def list_test_connection_definitions(
     """List the test connection definitions of the ML model service types in name order, a
     page at a time."""
     catalog.check_fields(fields)
-    page = ctx.database.read(
+    page = await ctx.database.aread(
         _as_reader, caller_of(ctx), lambda: catalog.list_page(limit, before, after, include)
     )
     data = [catalog.render(doc, ctx.base_url) for doc in page.docs]
@@ -75,7 +75,9 @@ async def get_test_connection_definition_by_name(
     """Get a test connection definition by its fully qualified name, such as
     `Mlflow.testConnectionDefinition`."""
     catalog.check_fields(fields)
-    doc = ctx.database.read(_as_reader, caller_of(ctx), lambda: catalog.get_by_name(fqn, include))
+    doc = await ctx.database.aread(
+        _as_reader, caller_of(ctx), lambda: catalog.get_by_name(fqn, include)
+    )
     return json_response(catalog.render(doc, ctx.base_url))
 
 
@@ -88,5 +90,7 @@ async def get_test_connection_definition(
 ) -> Response:
     """Get a test connection definition by its id."""
     catalog.check_fields(fields)
-    doc = ctx.database.read(_as_reader, caller_of(ctx), lambda: catalog.get_by_id(str(id), include))
+    doc = await ctx.database.aread(
+        _as_reader, caller_of(ctx), lambda: catalog.get_by_id(str(id), include)
+    )
     return json_response(catalog.render(doc, ctx.base_url))
