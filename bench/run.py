@@ -250,6 +250,52 @@ def pg_database(server: str, name: str) -> Iterator[str]:
             )
 
 
+@contextlib.contextmanager
+def delayed(database_url: str, args: argparse.Namespace, work: Path, label: str) -> Iterator[str]:
+    """The database URL rewritten to go through bench/latency_proxy.py, which holds each
+    chunk for half of --pg-latency-ms in each direction."""
+    server = args.pg.rpartition("@")[2]
+    port = free_port()
+    command = [
+        sys.executable,
+        str(BENCH_DIR / "latency_proxy.py"),
+        "--listen",
+        f"127.0.0.1:{port}",
+        "--target",
+        server,
+        "--delay-ms",
+        str(args.pg_latency_ms / 2),
+    ]
+    log = work / f"proxy-{label}.log"
+    with log.open("wb") as out:
+        process = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT)
+    try:
+        deadline = time.monotonic() + 10
+        while True:
+            with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), 0.2):
+                break
+            if process.poll() is not None or time.monotonic() > deadline:
+                raise BenchError(f"latency proxy did not start:\n{log_tail(log)}")
+            time.sleep(0.05)
+        yield database_url.replace(f"@{server}/", f"@127.0.0.1:{port}/", 1)
+    finally:
+        stop(process)
+
+
+def round_trip_ms(database_url: str, samples: int = 200) -> float:
+    """The median time of `SELECT 1` on one connection to the database at this URL."""
+    import psycopg
+
+    with psycopg.connect(database_url.replace("+psycopg", ""), connect_timeout=10) as conn:
+        times = []
+        for _ in range(samples):
+            start = time.perf_counter()
+            conn.execute("SELECT 1").fetchone()
+            times.append((time.perf_counter() - start) * 1000)
+    times.sort()
+    return times[len(times) // 2]
+
+
 def pg_version(server: str) -> str:
     import psycopg
 
@@ -342,7 +388,12 @@ def entity_version(server: Server, name: str) -> float | None:
 
 
 def start_servers(
-    stack: contextlib.ExitStack, db: str, args: argparse.Namespace, cli: Path, run_id: str
+    stack: contextlib.ExitStack,
+    db: str,
+    args: argparse.Namespace,
+    cli: Path,
+    run_id: str,
+    notes: list[str],
 ) -> tuple[Server, Server]:
     """Fresh databases and both servers, each left on the stack to be cleaned up."""
     work = Path(tempfile.mkdtemp(prefix=f"mlbench-{db}-"))
@@ -350,6 +401,16 @@ def start_servers(
     if db == "postgres":
         service_url = stack.enter_context(pg_database(args.pg, f"mlbench_{run_id}_service"))
         baseline_url = stack.enter_context(pg_database(args.pg, f"mlbench_{run_id}_baseline"))
+        if args.pg_latency_ms > 0:
+            # Both servers reach PostgreSQL through one delaying proxy of their own each.
+            direct = round_trip_ms(service_url)
+            service_url = stack.enter_context(delayed(service_url, args, work, "service"))
+            baseline_url = stack.enter_context(delayed(baseline_url, args, work, "baseline"))
+            notes.append(
+                f"PostgreSQL through bench/latency_proxy.py (--pg-latency-ms "
+                f"{args.pg_latency_ms:g}): a SELECT 1 round trip took "
+                f"{round_trip_ms(service_url):.2f} ms (median), {direct:.2f} ms direct."
+            )
     else:
         service_url = f"sqlite:///{work / 'service.db'}"
         baseline_url = f"sqlite:///{work / 'baseline.db'}"
@@ -421,7 +482,7 @@ def bench_database(db: str, args: argparse.Namespace, cli: Path, run_id: str) ->
         Workload("get", "GET by name", target=get_target),
     ]
     with contextlib.ExitStack() as stack:
-        service, baseline = start_servers(stack, db, args, cli, run_id)
+        service, baseline = start_servers(stack, db, args, cli, run_id, report.notes)
         for server in (service, baseline):
             report.notes += precreate(server, [get_target, put_target])
         measure(service, baseline, workloads, args, report)
@@ -551,6 +612,12 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         "--pg", default="postgres@127.0.0.1:5432", help="user@host:port of PostgreSQL"
     )
     parser.add_argument(
+        "--pg-latency-ms",
+        type=float,
+        default=0,
+        help="put PostgreSQL this many ms of round trip away (bench/latency_proxy.py)",
+    )
+    parser.add_argument(
         "--self-check",
         action="store_true",
         help="put a second baseline where the service goes, to see the harness's noise",
@@ -580,6 +647,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         f"Run {started_at:%Y-%m-%d %H:%M} UTC on {os.cpu_count()} cores: wrk -t{args.threads} "
         f"-c{args.connections}, {args.warmup:g} s warm-up + {args.duration:g} s measured per "
         "server and workload, 1 server worker each"
+        + (
+            f"; PostgreSQL {args.pg_latency_ms:g} ms of round trip away"
+            if args.pg_latency_ms > 0
+            else ""
+        )
         + ("; SELF-CHECK: the 'service' column is a second baseline" if args.self_check else "")
         + ". req/s counts 2xx responses only; 'failed' counts non-2xx, socket errors and "
         "bulk replies whose status is not 'success'."
