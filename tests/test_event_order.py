@@ -5,14 +5,23 @@ from __future__ import annotations
 
 import threading
 import uuid
+from collections.abc import Iterator
 
 import pytest
-from sqlalchemy import Connection, Engine, select, text
+from sqlalchemy import Connection, Engine, delete, select, text
 from sqlalchemy import event as sqlalchemy_event
 
 from mlmodel_emulator.db.session import Database
 from mlmodel_emulator.events import service as events
 from mlmodel_emulator.events.models import CHANGE_EVENT
+
+
+@pytest.fixture(autouse=True)
+def _no_events_left(engine: Engine) -> Iterator[None]:
+    """These tests write to the shared database directly: leave no event behind."""
+    yield
+    with engine.begin() as connection:
+        connection.execute(delete(CHANGE_EVENT))
 
 
 def _event() -> dict[str, object]:
@@ -89,9 +98,9 @@ def test_through_database_the_events_go_in_last_right_before_the_commit(engine: 
         sqlalchemy_event.remove(engine, "before_cursor_execute", listener)
         database.dispose()
     assert _events_total(engine) == before + 2
-    assert "pg_advisory_xact_lock" in statements[-2]
+    assert "pg_advisory_xact_lock" in statements[-1]
     assert "change_event" in statements[-1]
-    assert "SELECT 1" in statements[-3]
+    assert "SELECT 1" in statements[-2]
 
 
 def test_events_of_a_rolled_back_transaction_never_reach_the_next_one(engine: Engine) -> None:

@@ -168,8 +168,7 @@ def test_bulk_statement_count_does_not_grow_with_items(client, auth_headers, eng
         event.remove(app_engine, "before_cursor_execute", listener)
 
     assert response.json()["numberOfRowsPassed"] == 100
-    # PostgreSQL adds the change-event order lock (events.record) before the event insert.
-    assert len(statements) <= (7 if engine.dialect.name == "postgresql" else 6)
+    assert len(statements) <= 6
 
 
 def test_bulk_override_metadata_lets_a_bot_overwrite_a_description(

@@ -21,6 +21,7 @@ from sqlalchemy import (
     func,
     or_,
     select,
+    true,
 )
 from sqlalchemy import column as sql_column
 from sqlalchemy.dialects import postgresql
@@ -94,8 +95,15 @@ _RECORDS = (
     .table_valued(*(sql_column(name, CHANGE_EVENT.c[name].type) for name in _COLUMNS))
     .render_derived(name="r", with_types=True)
 )
+# The event-order lock (see _insert_pg) is taken by the INSERT itself, from a one-row
+# derived table joined to the rows: no row, and so no seq, exists before the lock is held,
+# and the lock costs no round trip of its own.
+_LOCKED = select(
+    func.pg_advisory_xact_lock(*EVENT_ORDER_LOCK_KEY).label("event_order_lock")
+).subquery("event_order_lock")
 _INSERT_PG: Final = postgresql.insert(CHANGE_EVENT).from_select(
-    list(_COLUMNS), select(*(_RECORDS.c[name] for name in _COLUMNS))
+    list(_COLUMNS),
+    select(*(_RECORDS.c[name] for name in _COLUMNS)).select_from(_LOCKED.join(_RECORDS, true())),
 )
 _INSERT: Final = CHANGE_EVENT.insert()
 
@@ -156,13 +164,7 @@ def _insert_pg(connection: Connection, rows: list[Doc]) -> None:
     # waits on no row lock; and no transaction takes it twice.
     # SQLite needs none of this: writers run one at a time (BEGIN IMMEDIATE in
     # db/engine.py begin_writing), so seq order is already commit order there.
-    connection.execute(_EVENT_ORDER_LOCK)
     connection.execute(_INSERT_PG, {"rows": rows})
-
-
-# See store.EVENT_ORDER_LOCK_KEY: the two-int4 form, a key space the bigint name locks
-# never use.
-_EVENT_ORDER_LOCK = select(func.pg_advisory_xact_lock(*EVENT_ORDER_LOCK_KEY))
 
 
 # ---------------------------------------------------------------------------- reads
