@@ -222,14 +222,20 @@ class FaultRules:
         self._draw = draw
         self._rules: list[Rule] = []
         self._loaded_at = float("-inf")
+        self._loading = asyncio.Lock()
 
     async def pick(self, database: Database, method: str, path: str) -> Rule | None:
         """The first rule, oldest first, that matches the request and fires on it."""
         now = time.monotonic()
-        if now - self._loaded_at >= self._refresh_s:
-            # The time is taken before the read: what it reads is at least that recent.
-            self._loaded_at = now
-            self._rules = [Rule.from_doc(doc) for doc in await database.aread(_live_docs)]
+        if self._loading.locked() or now - self._loaded_at >= self._refresh_s:
+            # Requests that come while the rules are being read wait for that read rather
+            # than apply the list it replaces; one read at a time.
+            async with self._loading:
+                if now - self._loaded_at >= self._refresh_s:
+                    docs = await database.aread(_live_docs)
+                    self._rules = [Rule.from_doc(doc) for doc in docs]
+                    # The time taken before the read: what it read is at least that recent.
+                    self._loaded_at = now
         if not self._rules:
             return None
         for rule in self._rules:
