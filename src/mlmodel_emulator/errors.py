@@ -82,32 +82,28 @@ class ServerMisconfigured(ApiError):
     status_code = 500
 
 
-class TooManyRequests(ApiError):
+class RetryLater(ApiError):
+    """An error the same request may overcome later: answered with Retry-After."""
+
+    def __init__(self, message: str, retry_after_s: int = 1) -> None:
+        super().__init__(message)
+        self.retry_after_s = retry_after_s
+
+    @property
+    def headers(self) -> Mapping[str, str]:
+        return {"Retry-After": str(self.retry_after_s)}
+
+
+class TooManyRequests(RetryLater):
     """A limit on work in progress is reached: try again once some of it has finished."""
 
     status_code = 429
 
-    def __init__(self, message: str, retry_after_s: int = 1) -> None:
-        super().__init__(message)
-        self.retry_after_s = retry_after_s
 
-    @property
-    def headers(self) -> Mapping[str, str]:
-        return {"Retry-After": str(self.retry_after_s)}
-
-
-class ServiceUnavailable(ApiError):
+class ServiceUnavailable(RetryLater):
     """The database cannot be reached, or kept refusing a write: try again shortly."""
 
     status_code = 503
-
-    def __init__(self, message: str, retry_after_s: int = 1) -> None:
-        super().__init__(message)
-        self.retry_after_s = retry_after_s
-
-    @property
-    def headers(self) -> Mapping[str, str]:
-        return {"Retry-After": str(self.retry_after_s)}
 
 
 # What a 503 asks the client to wait, in seconds.
