@@ -112,7 +112,7 @@ def record(connection: Connection, events: Sequence[Doc]) -> None:
     """Store events in the caller's transaction, in the order given.
 
     In a transaction that Database runs on PostgreSQL, the events of the whole transaction
-    are inserted together as its last statements, right before the commit (see _flush);
+    are inserted together as its last statements, right before the commit (see _Deferred);
     elsewhere at once.
     """
     if not events:
@@ -124,16 +124,23 @@ def record(connection: Connection, events: Sequence[Doc]) -> None:
     if hooks is None:
         _insert_pg(connection, [_row(doc) for doc in events])
         return
-    # Keyed by the transaction's own hook list, so events left by a transaction that
-    # rolled back before its flush never leak into the next one on this connection.
-    deferred: tuple[list[Any], list[Doc]] | None = connection.info.get(_PENDING)
-    if deferred is None or deferred[0] is not hooks:
-        deferred = connection.info[_PENDING] = (hooks, [])
-        hooks.append(_flush)
-    deferred[1].extend(events)
+    # The events wait in the transaction's own hook list, which goes with the transaction:
+    # a rolled-back transaction's events cannot reach the next one on this connection.
+    deferred = next((hook for hook in hooks if isinstance(hook, _Deferred)), None)
+    if deferred is None:
+        deferred = _Deferred()
+        hooks.append(deferred)
+    deferred.events.extend(events)
 
 
-_PENDING: Final = "mlmodel_emulator.pending_events"
+class _Deferred:
+    """The events one transaction recorded, inserted as its last statements."""
+
+    def __init__(self) -> None:
+        self.events: list[Doc] = []
+
+    def __call__(self, connection: Connection) -> None:
+        _insert_pg(connection, [_row(doc) for doc in self.events])
 
 
 def _row(doc: Doc) -> Doc:
@@ -144,13 +151,6 @@ def _row(doc: Doc) -> Doc:
         "timestamp": doc["timestamp"],
         "doc": doc,
     }
-
-
-def _flush(connection: Connection) -> None:
-    """Insert the events a transaction recorded, as its last statements."""
-    _, pending = connection.info.pop(_PENDING)
-    if pending:
-        _insert_pg(connection, [_row(doc) for doc in pending])
 
 
 def _insert_pg(connection: Connection, rows: list[Doc]) -> None:
