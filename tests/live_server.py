@@ -10,10 +10,12 @@ import socket
 import subprocess
 import sys
 import time
+import urllib.error
 import urllib.request
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 SERVER_START_TIMEOUT_S = 60.0
 SERVER_STOP_TIMEOUT_S = 10.0
@@ -118,6 +120,24 @@ def version_ready(base_url: str) -> bool:
     except (OSError, ValueError):
         return False
     return isinstance(body, dict) and isinstance(body.get("version"), str)
+
+
+def send(
+    url: str, token: str, method: str = "GET", body: object | None = None, timeout: float = 60
+) -> tuple[int, Any]:
+    """One JSON request as an admin or user token; the status and the decoded answer, errors
+    included."""
+    request = urllib.request.Request(
+        url,
+        data=None if body is None else json.dumps(body).encode(),
+        method=method,
+        headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"},
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=timeout) as response:
+            return response.status, json.loads(response.read() or b"null")
+    except urllib.error.HTTPError as error:
+        return error.code, json.loads(error.read() or b"null")
 
 
 @contextlib.contextmanager

@@ -2,17 +2,13 @@
 
 from __future__ import annotations
 
-import json
 import threading
-import urllib.error
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 
-from tests.live_server import RunningServer, mint_token
+from tests.live_server import RunningServer, mint_token, send
 from tests.servers import server_on_fresh_database
 
 SERVICES_PATH = "/api/v1/services/mlmodelServices"
@@ -31,30 +27,16 @@ def server(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[RunningSe
         yield running
 
 
-def _send(url: str, token: str, method: str = "GET", body: object | None = None) -> tuple[int, Any]:
-    request = urllib.request.Request(
-        url,
-        data=None if body is None else json.dumps(body).encode(),
-        method=method,
-        headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"},
-    )
-    try:
-        with urllib.request.urlopen(request, timeout=60) as response:
-            return response.status, json.loads(response.read() or b"null")
-    except urllib.error.HTTPError as error:
-        return error.code, json.loads(error.read() or b"null")
-
-
 def _round(url: str, token: str) -> list[int]:
     """CONCURRENT requests at once, one thread and connection each, released together."""
     statuses = [0] * CONCURRENT
     barrier = threading.Barrier(CONCURRENT)
 
-    def send(index: int) -> None:
+    def request(index: int) -> None:
         barrier.wait()
-        statuses[index] = _send(url, token)[0]
+        statuses[index] = send(url, token)[0]
 
-    threads = [threading.Thread(target=send, args=(i,)) for i in range(CONCURRENT)]
+    threads = [threading.Thread(target=request, args=(i,)) for i in range(CONCURRENT)]
     for thread in threads:
         thread.start()
     for thread in threads:
@@ -66,23 +48,23 @@ def test_times_rule_fires_exactly_that_often_across_workers_and_journal_sees_bot
     token = mint_token("admin", server.env)
     admin = server.base_url + ADMIN_PATH
     rule = {"method": "GET", "path": SERVICES_PATH, "status": 503, "times": 3}
-    status, added = _send(admin + "/faults", token, "POST", rule)
+    status, added = send(admin + "/faults", token, "POST", rule)
     assert status == 201, (added, server.log_tail())
 
     statuses: list[int] = []
     pids: set[int] = set()
     for _ in range(MAX_ROUNDS):
         statuses += _round(server.base_url + SERVICES_PATH, token)
-        _, found = _send(admin + "/journal?limit=1000", token)
+        _, found = send(admin + "/journal?limit=1000", token)
         pids = {entry["pid"] for entry in found["data"]}
         if len(pids) == 2:
             break
 
     assert len(pids) == 2, server.log_tail()
     assert sorted(statuses) == [200] * (len(statuses) - 3) + [503] * 3, server.log_tail()
-    _, rules = _send(admin + "/faults", token)
+    _, rules = send(admin + "/faults", token)
     assert [(r["id"], r["fired"], r["remaining"]) for r in rules["data"]] == [(added["id"], 3, 0)]
-    _, journaled = _send(f"{admin}/journal/count?path={SERVICES_PATH}&status=503", token)
+    _, journaled = send(f"{admin}/journal/count?path={SERVICES_PATH}&status=503", token)
     assert journaled == {"count": 3}
-    _, journaled = _send(f"{admin}/journal/count?path={SERVICES_PATH}&caller=admin", token)
+    _, journaled = send(f"{admin}/journal/count?path={SERVICES_PATH}&caller=admin", token)
     assert journaled == {"count": len(statuses)}

@@ -3,15 +3,12 @@ database: transactions run in the threadpool, not on the event loop."""
 
 from __future__ import annotations
 
-import json
 import threading
-import urllib.error
-import urllib.request
 from pathlib import Path
 
 import sqlalchemy as sa
 
-from tests.live_server import mint_token
+from tests.live_server import mint_token, send
 from tests.servers import server_on_fresh_database
 
 SERVICES_PATH = "/api/v1/services/mlmodelServices"
@@ -19,21 +16,10 @@ SERVICES_PATH = "/api/v1/services/mlmodelServices"
 CLIENT_TIMEOUT_S = 10
 
 
-def _send(
+def _status(
     url: str, token: str, method: str, body: object | None = None, timeout: float = 60
 ) -> int:
-    request = urllib.request.Request(
-        url,
-        data=None if body is None else json.dumps(body).encode(),
-        method=method,
-        headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"},
-    )
-    try:
-        with urllib.request.urlopen(request, timeout=timeout) as response:
-            response.read()
-            return int(response.status)
-    except urllib.error.HTTPError as error:
-        return int(error.code)
+    return int(send(url, token, method, body, timeout)[0])
 
 
 def test_requests_are_answered_while_another_waits_on_a_row_lock(tmp_path: Path) -> None:
@@ -41,7 +27,7 @@ def test_requests_are_answered_while_another_waits_on_a_row_lock(tmp_path: Path)
         token = mint_token("admin", server.env)
         url = server.base_url + SERVICES_PATH
         for name in ("locked", "free", "other"):
-            assert _send(url, token, "PUT", {"name": name, "serviceType": "Sklearn"}) == 201
+            assert _status(url, token, "PUT", {"name": name, "serviceType": "Sklearn"}) == 201
 
         engine = sa.create_engine(server.env["DATABASE_URL"])
         try:
@@ -53,7 +39,7 @@ def test_requests_are_answered_while_another_waits_on_a_row_lock(tmp_path: Path)
                 a_status: list[int] = []
                 a = threading.Thread(
                     target=lambda: a_status.append(
-                        _send(
+                        _status(
                             url,
                             token,
                             "PUT",
@@ -72,8 +58,8 @@ def test_requests_are_answered_while_another_waits_on_a_row_lock(tmp_path: Path)
                     a.join(0.05)
                     assert a.is_alive(), a_status
 
-                get_b = _send(url + "/name/free", token, "GET", timeout=CLIENT_TIMEOUT_S)
-                put_b = _send(
+                get_b = _status(url + "/name/free", token, "GET", timeout=CLIENT_TIMEOUT_S)
+                put_b = _status(
                     url,
                     token,
                     "PUT",
