@@ -11,6 +11,7 @@ import urllib.parse
 import urllib.request
 import uuid
 from collections.abc import Callable, Iterator
+from email.message import Message
 from pathlib import Path
 from typing import Any
 
@@ -71,9 +72,9 @@ PAGE = 5
 ALL_EVENTS = {"entityCreated": "*", "entityUpdated": "*"}
 # A commit takes a fraction of a millisecond here, too short a window for the race the
 # event-order lock closes (a seq drawn, a larger one committed and read, then the smaller
-# committed) to show: the test's database makes each transaction that records events wait
-# up to 20 ms between drawing its seqs and its commit, as a slow disk or a synchronous
-# replica would.
+# committed) to show: in the test's database one transaction in four that records events
+# waits 100 ms between drawing its seqs and its commit, as on a slow disk or with a
+# synchronous replica. Without the lock the poller then misses events in every run.
 SLOW_COMMITS = (
     """
     CREATE FUNCTION slow_commit() RETURNS trigger LANGUAGE plpgsql AS $$
@@ -115,7 +116,7 @@ class _Poller:
         self.seen: list[str] = []
         self.polls = 0
         self.stop = threading.Event()
-        self.error: BaseException | None = None
+        self.error: Exception | None = None
 
     def _page(self, after: str | None) -> dict[str, Any]:
         query = {**ALL_EVENTS, "limit": PAGE, **({"after": after} if after else {})}
@@ -136,7 +137,7 @@ class _Poller:
                 elif last_pass:
                     self.seen += [event["id"] for event in page["data"]]
                     return
-        except BaseException as exc:  # reported by the test
+        except Exception as exc:  # reported by the test
             self.error = exc
 
 
@@ -213,9 +214,13 @@ def _exchange(url: str, token: str, method: str, body: object) -> tuple[int, dic
     )
     try:
         with urllib.request.urlopen(request, timeout=60) as response:
-            return response.status, dict(response.headers), json.loads(response.read())
+            return response.status, _lowered(response.headers), json.loads(response.read())
     except urllib.error.HTTPError as error:
-        return error.code, dict(error.headers), json.loads(error.read())
+        return error.code, _lowered(error.headers), json.loads(error.read())
+
+
+def _lowered(headers: Message) -> dict[str, str]:
+    return {name.lower(): value for name, value in headers.items()}
 
 
 def _lock_waits(engine: sa.Engine) -> int:
