@@ -32,6 +32,11 @@ class Receiver:
     # How many requests to refuse with a 503 before answering 200.
     failures: int = 0
     status_on_failure: int = 503
+    # The request (1 for the first) held unanswered until `release` is set, and then
+    # counted as lost: its sender never learns how it went.
+    hold_at: int | None = None
+    held: threading.Event = field(default_factory=threading.Event)
+    release: threading.Event = field(default_factory=threading.Event)
     received: list[Received] = field(default_factory=list)
     # Every request, refused ones included.
     attempts: list[Received] = field(default_factory=list)
@@ -55,7 +60,9 @@ class Receiver:
 
 
 @contextmanager
-def webhook_receiver(failures: int = 0, status_on_failure: int = 503) -> Iterator[Receiver]:
+def webhook_receiver(
+    failures: int = 0, status_on_failure: int = 503, hold_at: int | None = None
+) -> Iterator[Receiver]:
     receiver: Receiver
 
     class Handler(BaseHTTPRequestHandler):
@@ -66,6 +73,12 @@ def webhook_receiver(failures: int = 0, status_on_failure: int = 503) -> Iterato
             )
             with receiver.lock:
                 receiver.attempts.append(item)
+                hold = len(receiver.attempts) == receiver.hold_at
+            if hold:
+                receiver.held.set()
+                receiver.release.wait(60)
+                return
+            with receiver.lock:
                 refuse = receiver.failures > 0
                 if refuse:
                     receiver.failures -= 1
@@ -84,12 +97,16 @@ def webhook_receiver(failures: int = 0, status_on_failure: int = 503) -> Iterato
     server.daemon_threads = True
     host, port = server.server_address[:2]
     receiver = Receiver(
-        url=f"http://{host}:{port}/hook", failures=failures, status_on_failure=status_on_failure
+        url=f"http://{host}:{port}/hook",
+        failures=failures,
+        status_on_failure=status_on_failure,
+        hold_at=hold_at,
     )
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:
         yield receiver
     finally:
+        receiver.release.set()
         server.shutdown()
         server.server_close()
