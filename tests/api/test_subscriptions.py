@@ -214,6 +214,40 @@ def test_put_never_records_the_secret_key_in_the_change(quiet, auth_headers):
     assert response.json()["destinations"][0]["config"]["secretKey"] == "new-secret"
 
 
+def test_put_with_another_endpoint_gives_a_new_destination_and_forgets_the_old(
+    quiet, auth_headers, engine
+):
+    created = _create(quiet, auth_headers)
+
+    response = quiet.put(
+        URL, json=subscription(endpoint="http://127.0.0.1:9/other"), headers=auth_headers
+    )
+
+    assert response.status_code == 200, response.text
+    new_id = response.json()["destinations"][0]["id"]
+    assert new_id != created["destinations"][0]["id"]
+    with engine.connect() as connection:
+        kept = connection.execute(
+            text("SELECT destination_id FROM subscription_delivery")
+        ).scalars()
+        assert list(kept) == [new_id]
+
+
+def test_create_with_a_destination_id_of_another_subscription_is_400(quiet, auth_headers):
+    first = _create(quiet, auth_headers)
+    taken = first["destinations"][0]["id"]
+    body = subscription(name="second")
+    body["destinations"][0]["id"] = taken
+
+    response = quiet.post(URL, json=body, headers=auth_headers)
+
+    assert response.status_code == 400
+    assert response.json() == {
+        "code": 400,
+        "message": f"Destination id {taken} belongs to another subscription",
+    }
+
+
 def test_patch_disables_and_the_status_says_disabled(quiet, auth_headers):
     created = _create(quiet, auth_headers)
     patch = [{"op": "replace", "path": "/enabled", "value": False}]

@@ -59,6 +59,17 @@ def sync_destinations(
         insert_ignoring_conflicts(connection, DELIVERY, rows)
 
 
+def taken_elsewhere(
+    connection: Connection, destination_ids: Sequence[str], subscription_id: str | None
+) -> list[str]:
+    """The destination ids among these that belong to another subscription."""
+    c = DELIVERY.c
+    statement = select(c.destination_id).where(c.destination_id.in_(list(destination_ids)))
+    if subscription_id is not None:
+        statement = statement.where(c.subscription_id != subscription_id)
+    return sorted(connection.execute(statement).scalars())
+
+
 def forget(connection: Connection, subscription_ids: Sequence[str]) -> None:
     """Remove the delivery state and failed events of subscriptions about to go."""
     ids = list(subscription_ids)

@@ -71,18 +71,22 @@ def _check_destination(destination: Destination) -> None:
 
 
 def _destinations(
-    requested: Sequence[Destination], stored: Sequence[Doc], caller: Caller
+    connection: Connection,
+    requested: Sequence[Destination],
+    stored: Doc | None,
+    caller: Caller,
 ) -> list[Doc]:
     """The destinations as stored, each with its id: the one given, else the stored one at
     the same place when it sends to the same endpoint (so its delivery state carries on),
     else a new one. Status details are the delivery's, never the request's."""
+    before_all = (stored or {}).get("destinations", [])
     result = []
     for index, destination in enumerate(requested):
         _check_destination(destination)
         doc = destination.to_json_dict()
         doc.pop("statusDetails", None)
         if destination.id is None:
-            before = stored[index] if index < len(stored) else None
+            before = before_all[index] if index < len(before_all) else None
             same = (
                 before is not None
                 and (before.get("config") or {}).get("endpoint") == (doc["config"]["endpoint"])
@@ -92,6 +96,9 @@ def _destinations(
     ids = [doc["id"] for doc in result]
     if len(set(ids)) != len(ids):
         raise BadRequest("Destination ids must be unique")
+    taken = delivery.taken_elsewhere(connection, ids, stored["id"] if stored else None)
+    if taken:
+        raise BadRequest(f"Destination id {taken[0]} belongs to another subscription")
     return result
 
 
@@ -158,9 +165,7 @@ class EventSubscriptions(Kind[CreateEventSubscription]):
         stored = self.store.get_by_fqn(connection, self.lookup_fqn(request.name))
         resources = request.resources or []
         filters.check_resources(resources, KINDS)
-        destinations = _destinations(
-            request.destinations or [], (stored or {}).get("destinations", []), caller
-        )
+        destinations = _destinations(connection, request.destinations or [], stored, caller)
         owners = [owner.to_json_dict() for owner in request.owners or []]
         return self.named(
             request,
@@ -217,9 +222,7 @@ class EventSubscriptions(Kind[CreateEventSubscription]):
             domains = [domain.to_json_dict() for domain in fields.domains or []]
             return references.resolve_domain_references(connection, domains) if domains else []
         if key == "destinations":
-            result = _destinations(
-                fields.destinations or [], original.get("destinations", []), caller
-            )
+            result = _destinations(connection, fields.destinations or [], original, caller)
             self.save_links(connection, original["id"], [{"id": d["id"]} for d in result])
             return result
         if key == "trigger":

@@ -3,6 +3,7 @@ events/eventSubscription.json, entity/events/webhook.json), the subset this serv
 
 from __future__ import annotations
 
+import uuid
 from enum import StrEnum
 from typing import Annotated, Any
 
@@ -104,7 +105,9 @@ class SubscriptionStatus(ApiModel):
 class Destination(ApiModel):
     """eventSubscription.json#/definitions/destination."""
 
-    id: str | None = Field(default=None, description="Kept across updates; given when missing.")
+    id: uuid.UUID | None = Field(
+        default=None, description="Kept across updates; given when missing."
+    )
     category: SubscriptionCategory
     type: SubscriptionType
     status_details: SubscriptionStatus | None = Field(default=None, alias="statusDetails")
