@@ -12,14 +12,16 @@ the event's id.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import hmac
 import logging
 import os
 import socket
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Final
+from typing import Any, Final, TypeVar
 
 import httpx2
 import orjson
@@ -32,6 +34,7 @@ from mlmodel_emulator.subscriptions import delivery, filters
 from mlmodel_emulator.subscriptions.kind import EVENT_SUBSCRIPTIONS
 
 Doc = dict[str, Any]
+T = TypeVar("T")
 
 logger = logging.getLogger(__name__)
 
@@ -128,6 +131,19 @@ class Dispatcher:
         self.owner = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
         self._client = client
 
+    async def _db(self, writing: bool, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+        """A transaction that a cancellation (the process stopping) never cuts short: its
+        thread holds a pooled connection until it ends, so the engine is disposed only
+        after it."""
+        run = self.database.awrite if writing else self.database.aread
+        task = asyncio.ensure_future(run(fn, *args, **kwargs))
+        try:
+            return await asyncio.shield(task)
+        except asyncio.CancelledError:
+            with contextlib.suppress(Exception):
+                await task
+            raise
+
     async def run(self) -> None:
         """Poll until cancelled; a failing poll (the database away) is logged and retried,
         never the end of delivery. The leases held are let go on the way out."""
@@ -145,7 +161,7 @@ class Dispatcher:
                     await asyncio.sleep(self.poll_s)
         finally:
             try:
-                await asyncio.shield(self.database.awrite(delivery.release_all, self.owner))
+                await self._db(True, delivery.release_all, self.owner)
             except Exception:
                 logger.warning("Could not release the event subscription leases of %s", self.owner)
             if self._client is None:
@@ -155,9 +171,9 @@ class Dispatcher:
         """Claim what is due and deliver it, every destination at once; whether any event
         was sent (then the next poll comes at once)."""
         now_ms = real_now_ms()
-        if not await self.database.aread(delivery.pending, self.owner, now_ms):
+        if not await self._db(False, delivery.pending, self.owner, now_ms):
             return False
-        claimed = await self.database.awrite(_claim, self.owner, self.cipher, now_ms)
+        claimed = await self._db(True, _claim, self.owner, self.cipher, now_ms)
         done = await asyncio.gather(*(self.deliver(client, work) for work in claimed))
         return any(done)
 
@@ -171,7 +187,7 @@ class Dispatcher:
         enabled = subscription.get("enabled", True) and (destination or {}).get("enabled", True)
         if destination is None or not enabled or not work.events:
             # Disabled: nothing is sent, and the cursor waits for it to be enabled again.
-            await self.database.awrite(delivery.release, destination_id, self.owner)
+            await self._db(True, delivery.release, destination_id, self.owner)
             return False
         resources = subscription.get("filteringRules", {}).get("resources", [])
         rules = subscription.get("input", {}).get("filters", [])
@@ -212,7 +228,8 @@ class Dispatcher:
                 status = {**status, "status": delivery.AWAITING_RETRY, "nextAttempt": at}
                 if cursor is not None:
                     await self._advance(destination_id, cursor, claimed.status, now)
-                await self.database.awrite(
+                await self._db(
+                    True,
                     delivery.retry_later,
                     destination_id,
                     self.owner,
@@ -237,13 +254,14 @@ class Dispatcher:
                 return True
         if cursor is not None and cursor > claimed.cursor:
             await self._advance(destination_id, cursor, status, real_now_ms())
-        await self.database.awrite(delivery.release, destination_id, self.owner)
+        await self._db(True, delivery.release, destination_id, self.owner)
         return sent_any
 
     async def _advance(
         self, destination_id: str, cursor: int, status: Doc, now: int, failed: Doc | None = None
     ) -> bool:
-        moved = await self.database.awrite(
+        moved = await self._db(
+            True,
             delivery.advance,
             destination_id,
             self.owner,
