@@ -233,6 +233,21 @@ def test_put_with_another_endpoint_gives_a_new_destination_and_forgets_the_old(
         assert list(kept) == [new_id]
 
 
+def test_a_seeded_restart_never_gives_a_new_destination_a_stored_destination_id(
+    make_client, auth_headers
+):
+    first = make_client(id_seed=42, subscription_delivery=False)
+    # More destinations than the start's seeding draws ids for (and throws away) again.
+    made = [_create(first, auth_headers, name=f"s{i}") for i in range(20)]
+
+    again = make_client(id_seed=42, subscription_delivery=False)
+    response = again.post(URL, json=subscription(name="new"), headers=auth_headers)
+
+    assert response.status_code == 201, response.text
+    stored = {s["destinations"][0]["id"] for s in made}
+    assert response.json()["destinations"][0]["id"] not in stored
+
+
 def test_create_with_a_destination_id_of_another_subscription_is_400(quiet, auth_headers):
     first = _create(quiet, auth_headers)
     taken = first["destinations"][0]["id"]

@@ -286,11 +286,15 @@ def replace(
 
 
 def stored_ids(connection: Connection) -> set[str]:
-    """Every id the tables hold (entities, jobs and events), which a seeded sequence must
-    skip."""
-    return {
+    """Every id the tables hold (entities, jobs and events, and the destinations inside
+    subscriptions), which a seeded sequence must skip."""
+    found = {
         str(value)
         for table in [*tables(), CHANGE_EVENT]
         if "id" in table.c
         for value in connection.execute(select(table.c.id)).scalars()
     }
+    subscriptions = EVENT_SUBSCRIPTIONS.store.table
+    for doc in connection.execute(select(subscriptions.c.doc)).scalars():
+        found.update(destination["id"] for destination in doc.get("destinations", []))
+    return found
