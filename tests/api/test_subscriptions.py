@@ -276,6 +276,19 @@ def test_patch_disables_and_the_status_says_disabled(quiet, auth_headers):
     assert _status(quiet, auth_headers, created["id"])["status"] == "disabled"
 
 
+def test_disabled_destination_answers_status_disabled(fast, auth_headers):
+    body = subscription()
+    body["destinations"][0]["enabled"] = False
+    with webhook_receiver() as receiver:
+        body["destinations"][0]["config"]["endpoint"] = receiver.url
+        created = fast.post(URL, json=body, headers=auth_headers).json()
+        _service(fast, auth_headers, "svc_a")
+
+        status = _status(fast, auth_headers, created["id"])
+
+    assert status["status"] == "disabled"
+
+
 def test_versions_lists_every_version_newest_first(quiet, auth_headers):
     created = _create(quiet, auth_headers)
     quiet.put(URL, json=subscription(description="Ops"), headers=auth_headers)
