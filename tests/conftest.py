@@ -21,6 +21,10 @@ from mlmodel_emulator.main import create_app
 from tests.databases import fresh_database
 
 TABLES_CHILD_FIRST = (
+    "subscription_failed_event",
+    "subscription_delivery",
+    "event_subscription_version",
+    "event_subscription",
     "mlmodel_domain",
     "mlmodel_version",
     "mlmodel",

@@ -20,7 +20,8 @@ import mlmodel_emulator.governance.models
 import mlmodel_emulator.idempotency.models
 import mlmodel_emulator.jobs.models
 import mlmodel_emulator.mlmodel_services.models
-import mlmodel_emulator.mlmodels.models  # noqa: F401
+import mlmodel_emulator.mlmodels.models
+import mlmodel_emulator.subscriptions.models  # noqa: F401
 from mlmodel_emulator.cli import alembic_config
 from mlmodel_emulator.config import Settings
 from mlmodel_emulator.db.base import Base
@@ -48,6 +49,10 @@ TABLES = {
     "change_event",
     "idempotency_key",
     "entity_count",
+    "event_subscription",
+    "event_subscription_version",
+    "subscription_delivery",
+    "subscription_failed_event",
 }
 
 

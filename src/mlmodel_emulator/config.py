@@ -170,6 +170,29 @@ class Settings(BaseSettings):
             "worker process. Default: random ids (uuid4)."
         ),
     )
+    subscription_delivery: bool = Field(
+        default=True,
+        description=(
+            "Deliver the change event feed to the webhooks of event subscriptions: one "
+            "delivery task per worker process. Off: subscriptions are kept, nothing is sent."
+        ),
+    )
+    subscription_poll_ms: int = Field(
+        default=500,
+        ge=10,
+        description=(
+            "How often, in milliseconds, each worker process looks for events to deliver "
+            "when it has none in hand."
+        ),
+    )
+    subscription_retry_base_ms: int = Field(
+        default=1000,
+        ge=1,
+        description=(
+            "Wait after a failed delivery, in milliseconds, doubled at each further "
+            "failure of the same event (capped at 5 minutes)."
+        ),
+    )
     access_log: bool = Field(
         default=False, description="Log every request (costs about 60 µs per request)."
     )

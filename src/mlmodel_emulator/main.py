@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import gc
 import logging
 import time
@@ -41,6 +42,8 @@ from mlmodel_emulator.limits import BodySizeLimit
 from mlmodel_emulator.mlmodel_services.router import router as mlmodel_services_router
 from mlmodel_emulator.mlmodel_services.seed import seed_services
 from mlmodel_emulator.mlmodels.router import router as mlmodels_router
+from mlmodel_emulator.subscriptions.dispatcher import Dispatcher
+from mlmodel_emulator.subscriptions.router import router as subscriptions_router
 from mlmodel_emulator.system.router import router as system_router
 from mlmodel_emulator.test_connections.router import router as test_connections_router
 
@@ -90,6 +93,21 @@ async def _seed_when_reachable(seed_all: Callable[[], None]) -> None:
             await asyncio.sleep(1.0)
 
 
+def _start_delivery(
+    settings: Settings, database: Database, cipher: SecretCipher
+) -> asyncio.Task[None] | None:
+    """This process's delivery of the event feed to webhooks, unless turned off."""
+    if not settings.subscription_delivery:
+        return None
+    dispatcher = Dispatcher(
+        database,
+        cipher,
+        poll_ms=settings.subscription_poll_ms,
+        retry_base_ms=settings.subscription_retry_base_ms,
+    )
+    return asyncio.create_task(dispatcher.run(), name="event-subscription-delivery")
+
+
 def create_app(settings: Settings | None = None) -> FastAPI:
     """Build the application; nothing touches the database or the disk until it starts."""
     settings = settings or Settings()
@@ -107,7 +125,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 lambda: _seed(database, settings, app.state.cipher, clock.now_ms(), ids)
             )
             _freeze_startup_objects()
-            yield
+            delivering = _start_delivery(settings, database, app.state.cipher)
+            try:
+                yield
+            finally:
+                if delivering is not None:
+                    delivering.cancel()
+                    with contextlib.suppress(asyncio.CancelledError):
+                        await delivering
         finally:
             app.state.database.dispose()
 
@@ -140,6 +165,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         classifications_router,
         tags_router,
         jobs_router,
+        subscriptions_router,
         events_router,
     ):
         app.include_router(router, prefix=API_PREFIX)

@@ -26,6 +26,20 @@ GOVERNANCE_URLS = (
     "/api/v1/tags",
 )
 SECRET = "aws-s3cr3t-value"
+HOOK_SECRET = "hook-s3cr3t-value"
+SUBSCRIPTIONS_URL = "/api/v1/events/subscriptions"
+SUBSCRIPTION = {
+    "name": "hook",
+    "alertType": "Notification",
+    "resources": ["mlmodelService"],
+    "destinations": [
+        {
+            "category": "External",
+            "type": "Webhook",
+            "config": {"endpoint": "http://127.0.0.1:9/hook", "secretKey": HOOK_SECRET},
+        }
+    ],
+}
 SAGEMAKER = {
     "name": "sm",
     "serviceType": "SageMaker",
@@ -87,6 +101,8 @@ def _build_state(client: TestClient, admin: Headers) -> str:
     job: str = _ok(client.delete(f"{SERVICES_URL}/async/{later['id']}", headers=admin), 202)[
         "jobId"
     ]
+    _ok(client.put(SUBSCRIPTIONS_URL, json=SUBSCRIPTION, headers=admin), 201)
+    _ok(client.put(SUBSCRIPTIONS_URL, json={**SUBSCRIPTION, "retries": 1}, headers=admin))
     return job
 
 
@@ -114,6 +130,10 @@ def _reads(client: TestClient, headers: Headers, job: str) -> dict[str, Any]:
     for url in GOVERNANCE_URLS:
         for entity in read(url, limit=1000, include="all")["data"]:
             read(f"{url}/name/{entity['fullyQualifiedName']}", include="all")
+    for entity in read(SUBSCRIPTIONS_URL, limit=1000)["data"]:
+        read(f"{SUBSCRIPTIONS_URL}/name/{entity['name']}")
+        for version in read(f"{SUBSCRIPTIONS_URL}/{entity['id']}/versions")["versions"]:
+            read(f"{SUBSCRIPTIONS_URL}/{entity['id']}/versions/{json.loads(version)['version']}")
     read(f"/api/v1/jobs/{job}")
     return reads
 
@@ -150,6 +170,9 @@ def test_export_reset_import_answers_every_read_as_before(
     sagemaker = _ok(client.get(f"{SERVICES_URL}/name/sm", headers=bot_headers))
     assert sagemaker["connection"]["config"]["awsConfig"]["awsSecretAccessKey"] == SECRET
     assert SECRET not in json.dumps(document)
+    assert HOOK_SECRET not in json.dumps(document)
+    hook = _ok(client.get(f"{SUBSCRIPTIONS_URL}/name/hook", headers=auth_headers))
+    assert hook["destinations"][0]["config"]["secretKey"] == HOOK_SECRET
     exported_again = _export(client, auth_headers)
     assert exported_again == {k: v for k, v in document.items() if k != "exportedAt"}
 
@@ -180,6 +203,8 @@ def test_export_is_versioned_and_lists_every_table(
         "mlmodel_version",
         "mlmodel_domain",
         "job",
+        "event_subscription",
+        "event_subscription_version",
     }
     users = document["tables"]["app_user"]
     assert sorted(row["name"] for row in users) == ["admin", "ingestion-bot"]

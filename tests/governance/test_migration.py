@@ -67,5 +67,7 @@ def test_downgrade_to_previous_revision_drops_only_governance_tables(empty_datab
     later = {"mlmodel_service_domain", "job", "mlmodel", "mlmodel_version", "mlmodel_domain"}
     later |= {"emulator_fault", "emulator_journal", "change_event", "idempotency_key"}
     later |= {"entity_count"}
+    later |= {"event_subscription", "event_subscription_version"}
+    later |= {"subscription_delivery", "subscription_failed_event"}
     assert before == everything - GOVERNANCE_TABLES - later
     assert _tables(empty_database) == everything

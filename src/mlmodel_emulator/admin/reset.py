@@ -15,7 +15,8 @@ import mlmodel_emulator.governance.models
 import mlmodel_emulator.idempotency.models
 import mlmodel_emulator.jobs.models
 import mlmodel_emulator.mlmodel_services.models
-import mlmodel_emulator.mlmodels.models  # noqa: F401  (their tables join the metadata)
+import mlmodel_emulator.mlmodels.models
+import mlmodel_emulator.subscriptions.models  # noqa: F401  (their tables join the metadata)
 from mlmodel_emulator.admin.snapshot import stored_ids
 from mlmodel_emulator.auth.secrets import SecretCipher, load_cipher
 from mlmodel_emulator.clock import RANDOM_IDS, Clock, Ids, real_now_ms

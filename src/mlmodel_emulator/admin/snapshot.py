@@ -17,7 +17,8 @@ from sqlalchemy.exc import IntegrityError
 import mlmodel_emulator.governance.models
 import mlmodel_emulator.jobs.models
 import mlmodel_emulator.mlmodel_services.models
-import mlmodel_emulator.mlmodels.models  # noqa: F401  (their tables join the metadata)
+import mlmodel_emulator.mlmodels.models
+import mlmodel_emulator.subscriptions.models  # noqa: F401  (their tables join the metadata)
 from mlmodel_emulator import __version__
 from mlmodel_emulator.auth.secrets import PREFIX, SecretCipher
 from mlmodel_emulator.clock import RANDOM_IDS, Ids
@@ -35,6 +36,8 @@ from mlmodel_emulator.governance.users import TEAMS, USERS
 from mlmodel_emulator.idempotency.models import IdempotencyRecord
 from mlmodel_emulator.mlmodel_services.kind import MLMODEL_SERVICES
 from mlmodel_emulator.mlmodels.kind import MLMODELS
+from mlmodel_emulator.subscriptions.kind import EVENT_SUBSCRIPTIONS
+from mlmodel_emulator.subscriptions.models import DELIVERY, FAILED_EVENTS
 
 Doc = dict[str, Any]
 
@@ -49,7 +52,16 @@ _INT64: Final = 2**63
 # must agree with its document, as every row written by the service does.
 _DERIVED: Final[Mapping[str, Callable[[Doc], Doc]]] = {
     kind.store.table.name: kind.store.row
-    for kind in (MLMODEL_SERVICES, MLMODELS, USERS, TEAMS, DOMAINS, CLASSIFICATIONS, TAGS)
+    for kind in (
+        MLMODEL_SERVICES,
+        MLMODELS,
+        USERS,
+        TEAMS,
+        DOMAINS,
+        CLASSIFICATIONS,
+        TAGS,
+        EVENT_SUBSCRIPTIONS,
+    )
 }
 
 
@@ -65,6 +77,9 @@ NOT_STATE: Final = frozenset({IdempotencyRecord.__tablename__, EntityCountRecord
 # The change event feed: the history of this server's writes, not state. An import
 # replaces the state the events speak of, so it empties the feed, and exports leave it out.
 FEED_TABLE: Final = CHANGE_EVENT.name
+# Where each subscription's delivery is in that feed, and what it gave up on: they go
+# with the feed. Subscriptions imported without them start after the newest event.
+DELIVERY_TABLES: Final = (FAILED_EVENTS, DELIVERY)
 
 
 def tables() -> list[Table]:
@@ -75,6 +90,7 @@ def tables() -> list[Table]:
         if not table.name.startswith(ADMIN_TABLE_PREFIX)
         and table.name not in NOT_STATE
         and table.name != FEED_TABLE
+        and table.name not in {t.name for t in DELIVERY_TABLES}
     ]
 
 
@@ -229,6 +245,8 @@ def import_state(connection: Connection, document: Any, *, cipher: SecretCipher)
     given = check_header(document, schema_revision(connection))
     checked = {table.name: check_rows(table, given[table.name], cipher) for table in ordered}
     lock_for_replacing(connection, ordered)
+    for table in DELIVERY_TABLES:
+        connection.execute(table.delete())
     for table in reversed(ordered):
         connection.execute(table.delete())
     connection.execute(CHANGE_EVENT.delete())
@@ -268,11 +286,15 @@ def replace(
 
 
 def stored_ids(connection: Connection) -> set[str]:
-    """Every id the tables hold (entities, jobs and events), which a seeded sequence must
-    skip."""
-    return {
+    """Every id the tables hold (entities, jobs and events, and the destinations inside
+    subscriptions), which a seeded sequence must skip."""
+    found = {
         str(value)
         for table in [*tables(), CHANGE_EVENT]
         if "id" in table.c
         for value in connection.execute(select(table.c.id)).scalars()
     }
+    subscriptions = EVENT_SUBSCRIPTIONS.store.table
+    for doc in connection.execute(select(subscriptions.c.doc)).scalars():
+        found.update(destination["id"] for destination in doc.get("destinations", []))
+    return found

@@ -18,6 +18,7 @@ COLLECTIONS: Final[Mapping[str, str]] = {
     "tag": "/v1/tags",
     "mlmodelService": "/v1/services/mlmodelServices",
     "mlmodel": "/v1/mlmodels",
+    "eventSubscription": "/v1/events/subscriptions",
 }
 
 # EntityRepository's text for a stale If-Match (PreconditionFailedException).

@@ -483,7 +483,7 @@ def delete(
     check_if_match(stored, caller.if_match)
     kind.check_deletable(stored)
     _check_children(connection, kind, stored, recursive=recursive)
-    if hard:
+    if hard or kind.hard_delete_only:
         doc = _expanded(connection, kind, stored)
         _remove(connection, kind, [stored], caller)
         return Outcome(doc=doc, change=DELETED)

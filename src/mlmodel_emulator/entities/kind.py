@@ -193,6 +193,8 @@ class Kind(Generic[R]):
     keeps_history: ClassVar[bool] = True
     # The entities that belong to this one.
     children: ClassVar[tuple[Children, ...]] = ()
+    # Whether every delete removes the entity for good, whatever hardDelete says.
+    hard_delete_only: ClassVar[bool] = False
     # Whether a delete takes the children along without being asked to (recursive=true).
     deletes_children: ClassVar[bool] = False
     # A field whose unchanged value tells that the source did not change the entity: a PUT

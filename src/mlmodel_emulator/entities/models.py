@@ -25,6 +25,7 @@ COUNTED_TABLES: Final = (
     "domain",
     "classification",
     "tag",
+    "event_subscription",
 )
 
 

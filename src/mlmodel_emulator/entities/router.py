@@ -111,6 +111,8 @@ class Routes:
     # The whole lifecycle (versions, PATCH, bulk, restore, followers, background jobs), or
     # only create, read and delete.
     full: bool = True
+    # Without the whole lifecycle: versions and PATCH besides create, read and delete.
+    versioned: bool = False
 
 
 def caller_of(ctx: RequestContext) -> Caller:
@@ -369,7 +371,7 @@ def build_router(spec: Routes, router: APIRouter | None = None) -> APIRouter:
         description=f"Get a {label} by its id.",
     )
 
-    if spec.full:
+    if spec.full or spec.versioned:
         _add_version_routes(router, spec)
 
     # ------------------------------------------------------------------ writes
@@ -413,8 +415,8 @@ def build_router(spec: Routes, router: APIRouter | None = None) -> APIRouter:
         description=f"Create a {label} (201) or update the one of that name (200).",
     )
 
-    if spec.full:
-        _add_patch_and_bulk_routes(router, spec)
+    if spec.full or spec.versioned:
+        _add_patch_and_bulk_routes(router, spec, with_bulk=spec.full)
     _add_delete_routes(router, spec)
     if spec.full:
         _add_lifecycle_routes(router, spec)
@@ -563,7 +565,7 @@ def _add_version_routes(router: APIRouter, spec: Routes) -> None:
     )
 
 
-def _add_patch_and_bulk_routes(router: APIRouter, spec: Routes) -> None:
+def _add_patch_and_bulk_routes(router: APIRouter, spec: Routes, *, with_bulk: bool) -> None:
     kind = spec.kind
     patch_errors = {**spec.errors, 412: spec.errors[400]}
     responses = {200: {"model": spec.entity_model}, **patch_errors}
@@ -603,6 +605,8 @@ def _add_patch_and_bulk_routes(router: APIRouter, spec: Routes) -> None:
         openapi_extra=JSON_PATCH_BODY,
         description=f"Change parts of a {spec.label} with a JSON Patch (RFC 6902).",
     )
+    if not with_bulk:
+        return
 
     async def bulk_create_or_update(
         items: Annotated[list[Any], Body(description="Create requests, as for PUT.")],

@@ -22,7 +22,7 @@ router = APIRouter(prefix="/v1/events", tags=["events"], route_class=Authenticat
 
 _TYPES = (
     "Comma-separated entity types (mlmodelService, mlmodel, user, team, domain, "
-    "classification, tag) whose {} events to list, or `*` for every type."
+    "classification, tag, eventSubscription) whose {} events to list, or `*` for every type."
 )
 
 
