@@ -93,7 +93,7 @@ def test_create_answers_201_with_defaults_ids_and_status(quiet, auth_headers):
         "fullyQualifiedName": "hook",
         "owners": [],
         "enabled": True,
-        "batchSize": 100,
+        "batchSize": 10,
         "alertType": "Notification",
         "trigger": {"triggerType": "RealTime"},
         "filteringRules": {"resources": ["mlmodelService"]},

@@ -144,6 +144,8 @@ def check_subscription(ctx: Context, entity: EventSubscription, description: str
     expect_equal(entity.provider, ProviderType.user, "provider")
     expect_equal(entity.retries, 2, "retries")
     expect_equal(entity.pollInterval, 10, "pollInterval")
+    # Not sent: the server keeps createEventSubscription.json's default.
+    expect_equal(entity.batchSize, 10, "batchSize")
     expect_equal(entity.updatedBy, ADMIN, "updatedBy")
     expected_href = f"{ctx.host_port}/v1/events/subscriptions/{entity.id.root}"
     expect_equal(str(entity.href.root) if entity.href else None, expected_href, "href")

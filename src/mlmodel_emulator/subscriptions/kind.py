@@ -44,8 +44,9 @@ STORE: Final = Store(
     any_conflict=True,
 )
 
-# eventSubscription.json's defaults.
-DEFAULT_BATCH_SIZE: Final = 100
+# createEventSubscription.json's defaults, which OpenMetadata stores when a request leaves
+# them out (eventSubscription.json's own batchSize default, 100, is never used).
+DEFAULT_BATCH_SIZE: Final = 10
 DEFAULT_RETRIES: Final = 3
 DEFAULT_POLL_INTERVAL: Final = 10
 
