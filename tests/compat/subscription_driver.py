@@ -68,7 +68,8 @@ def _load_receiver() -> Any:
     """tests/webhook_receiver.py, loaded by path: this interpreter does not have the project."""
     path = Path(__file__).resolve().parent.parent / "webhook_receiver.py"
     spec = importlib.util.spec_from_file_location("webhook_receiver", path)
-    assert spec is not None and spec.loader is not None
+    assert spec is not None
+    assert spec.loader is not None
     module = importlib.util.module_from_spec(spec)
     sys.modules[spec.name] = module
     spec.loader.exec_module(module)
@@ -114,9 +115,7 @@ def create_request(endpoint: str, description: str) -> CreateEventSubscription:
                 category=SubscriptionCategory.External,
                 type=SubscriptionType.Webhook,
                 timeout=5,
-                config=Webhook(
-                    endpoint=endpoint, headers=HOOK_HEADERS, httpMethod=HttpMethod.POST
-                ),
+                config=Webhook(endpoint=endpoint, headers=HOOK_HEADERS, httpMethod=HttpMethod.POST),
             )
         ],
         provider=ProviderType.user,
@@ -233,10 +232,10 @@ def step_update(ctx: Context) -> None:
     change = entity.changeDescription
     check(change is not None, "changeDescription is missing after the update")
     assert change is not None
-    updated = [(item.name.root, item.oldValue, item.newValue) for item in change.fieldsUpdated or []]
-    expect_equal(
-        updated, [("description", DESCRIPTION, UPDATED_DESCRIPTION)], "fieldsUpdated"
-    )
+    updated = [
+        (item.name.root, item.oldValue, item.newValue) for item in change.fieldsUpdated or []
+    ]
+    expect_equal(updated, [("description", DESCRIPTION, UPDATED_DESCRIPTION)], "fieldsUpdated")
     exchange = ctx.recorder.exchanges[-1]
     expect_equal((exchange.method, exchange.status), ("PUT", 200), "update's method and status")
     ctx.created = entity
