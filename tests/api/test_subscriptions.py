@@ -136,6 +136,45 @@ def test_create_keeps_the_secret_key_encrypted_at_rest(quiet, auth_headers, engi
     assert "s3cret" not in str(stored)
 
 
+def test_bearer_auth_type_is_answered_as_given_and_encrypted_at_rest(quiet, auth_headers, engine):
+    auth = {"type": "bearer", "secretKey": "s3cret"}
+    created = _create(quiet, auth_headers, config={"authType": auth})
+
+    assert created["destinations"][0]["config"]["authType"] == auth
+    read = quiet.get(f"{URL}/{created['id']}", headers=auth_headers).json()
+    assert read["destinations"][0]["config"]["authType"] == auth
+    with engine.connect() as connection:
+        doc = connection.execute(
+            text("SELECT doc FROM event_subscription WHERE id = :id"), {"id": created["id"]}
+        ).scalar_one()
+    stored = doc if isinstance(doc, dict) else json.loads(doc)
+    assert stored["destinations"][0]["config"]["authType"]["secretKey"].startswith("fernet:")
+    assert "s3cret" not in str(stored)
+
+
+@pytest.mark.parametrize(
+    ("auth", "message"),
+    [
+        (
+            {
+                "type": "oauth2",
+                "tokenUrl": "http://127.0.0.1:9/t",
+                "clientId": "a",
+                "clientSecret": "b",
+            },
+            "Webhook authType oauth2 is not supported: only none and bearer are delivered",
+        ),
+        ({"type": "bearer"}, "Webhook authType bearer needs secretKey"),
+        ({"type": "none", "secretKey": "x"}, "Webhook authType none takes no other field"),
+    ],
+)
+def test_auth_types_not_delivered_are_400(quiet, auth_headers, auth, message):
+    response = quiet.post(URL, json=subscription(config={"authType": auth}), headers=auth_headers)
+
+    assert response.status_code == 400, response.text
+    assert response.json() == {"code": 400, "message": message}
+
+
 def test_create_with_taken_name_is_409(quiet, auth_headers):
     _create(quiet, auth_headers)
 
@@ -399,6 +438,19 @@ def test_events_are_delivered_signed_with_the_configured_headers(fast, auth_head
         "svc_a",
     )
     assert isinstance(status["lastSuccessfulAt"], int)
+
+
+def test_bearer_auth_type_signs_each_event(fast, auth_headers):
+    with webhook_receiver() as receiver:
+        config = {"authType": {"type": "bearer", "secretKey": "s3cret"}}
+        _create(fast, auth_headers, endpoint=receiver.url, config=config)
+        _service(fast, auth_headers, "svc_a")
+
+        receiver.wait_for_events(1)
+        (request,) = receiver.received
+
+    expected = "sha256=" + hmac.new(b"s3cret", request.body, hashlib.sha256).hexdigest()
+    assert request.headers["X-OM-Signature"] == expected
 
 
 def test_events_are_delivered_in_order_without_signature_when_no_secret(fast, auth_headers):

@@ -8,6 +8,8 @@ so the delivered body is parsed by the client's own ChangeEvent."""
 from __future__ import annotations
 
 import argparse
+import hashlib
+import hmac
 import importlib.metadata
 import importlib.util
 import json
@@ -33,6 +35,12 @@ from client_driver import (
     connection_config,
     expect_equal,
     mlflow_request,
+)
+from metadata.generated.schema.entity.events.authentication.webhookBearerAuth import (
+    BearerAuth,
+)
+from metadata.generated.schema.entity.events.authentication.webhookBearerAuth import (
+    Type as BearerType,
 )
 from metadata.generated.schema.entity.events.webhook import HttpMethod, Webhook
 from metadata.generated.schema.entity.services.mlmodelService import MlModelService
@@ -61,6 +69,7 @@ UPDATED_DESCRIPTION = "Webhook of the compatibility run, updated"
 SERVICE = "compat-subscribed"
 RESOURCES = ["mlmodelService"]
 HOOK_HEADERS = {"X-Compat": "subscriptions"}
+HOOK_SECRET = "compat-secret"
 DELIVERY_TIMEOUT_S = 60.0
 
 
@@ -115,7 +124,12 @@ def create_request(endpoint: str, description: str) -> CreateEventSubscription:
                 category=SubscriptionCategory.External,
                 type=SubscriptionType.Webhook,
                 timeout=5,
-                config=Webhook(endpoint=endpoint, headers=HOOK_HEADERS, httpMethod=HttpMethod.POST),
+                config=Webhook(
+                    endpoint=endpoint,
+                    headers=HOOK_HEADERS,
+                    httpMethod=HttpMethod.POST,
+                    authType=BearerAuth(type=BearerType.bearer, secretKey=HOOK_SECRET),
+                ),
             )
         ],
         provider=ProviderType.user,
@@ -162,6 +176,11 @@ def check_subscription(ctx: Context, entity: EventSubscription, description: str
     expect_equal(str(config.endpoint), ctx.receiver.url, "destination.config.endpoint")
     expect_equal(config.headers, HOOK_HEADERS, "destination.config.headers")
     expect_equal(config.httpMethod, HttpMethod.POST, "destination.config.httpMethod")
+    expect_equal(
+        config.authType,
+        BearerAuth(type=BearerType.bearer, secretKey=HOOK_SECRET),
+        "destination.config.authType",
+    )
     status = destination.statusDetails
     check(
         isinstance(status, SubscriptionStatus),
@@ -251,6 +270,8 @@ def step_delivers_change_event(ctx: Context) -> None:
     expect_equal(request.method, "POST", "webhook method")
     expect_equal(request.path, "/hook", "webhook path")
     expect_equal(request.headers.get("X-Compat"), "subscriptions", "custom header")
+    digest = hmac.new(HOOK_SECRET.encode(), request.body, hashlib.sha256).hexdigest()
+    expect_equal(request.headers.get("X-OM-Signature"), f"sha256={digest}", "signature")
     event = ChangeEvent.model_validate_json(request.body)
     expect_equal(event.eventType, EventType.entityCreated, "eventType")
     expect_equal(event.entityType, "mlmodelService", "entityType")

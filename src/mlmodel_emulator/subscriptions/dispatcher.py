@@ -92,8 +92,10 @@ async def send(client: httpx2.AsyncClient, destination: Doc, body: bytes) -> Sen
     the destination's timeouts. Any answer but a 2xx, a timeout or no connection fails."""
     config = destination["config"]
     headers = {"Content-Type": "application/json", **(config.get("headers") or {})}
-    if config.get("secretKey"):
-        headers[SIGNATURE_HEADER] = signature(config["secretKey"], body)
+    # authType bearer (OpenMetadata 1.9+), or the older config.secretKey.
+    secret = (config.get("authType") or {}).get("secretKey") or config.get("secretKey")
+    if secret:
+        headers[SIGNATURE_HEADER] = signature(secret, body)
     connect, read = float(destination.get("timeout", 10)), float(destination.get("readTimeout", 12))
     timeout = httpx2.Timeout(connect=connect, read=read, write=read, pool=connect)
     try:

@@ -34,6 +34,7 @@ from mlmodel_emulator.subscriptions.schemas import (
     CreateEventSubscription,
     Destination,
     EventSubscriptionPatch,
+    WebhookAuth,
 )
 
 ENTITY_TYPE: Final = "eventSubscription"
@@ -63,12 +64,29 @@ def _check_destination(destination: Destination) -> None:
             f"Destination type {destination.type} is not supported: "
             "only Webhook destinations are delivered"
         )
+    auth = destination.config.auth_type if destination.config else None
+    if auth is not None:
+        _check_auth(auth)
     endpoint = destination.config.endpoint if destination.config else None
     if not endpoint:
         raise BadRequest("A Webhook destination needs config.endpoint")
     parts = urlsplit(endpoint)
     if parts.scheme not in ("http", "https") or not parts.netloc:
         raise BadRequest(f"config.endpoint {endpoint} is not an http or https URL")
+
+
+def _check_auth(auth: WebhookAuth) -> None:
+    if auth.type == "oauth2":
+        raise BadRequest(
+            "Webhook authType oauth2 is not supported: only none and bearer are delivered"
+        )
+    if auth.type == "bearer" and not auth.secret_key:
+        raise BadRequest("Webhook authType bearer needs secretKey")
+    oauth2 = (auth.token_url, auth.client_id, auth.client_secret, auth.scope)
+    if any(value is not None for value in oauth2) or (
+        auth.type == "none" and auth.secret_key is not None
+    ):
+        raise BadRequest(f"Webhook authType {auth.type} takes no other field")
 
 
 def _destinations(
@@ -125,6 +143,10 @@ def _with_secrets(doc: Doc, transform: Any) -> Doc:
         config = destination.get("config") or {}
         if config.get("secretKey"):
             config = {**config, "secretKey": transform(config["secretKey"])}
+        auth = config.get("authType") or {}
+        if auth.get("secretKey"):
+            config = {**config, "authType": {**auth, "secretKey": transform(auth["secretKey"])}}
+        if config is not destination.get("config"):
             destination = {**destination, "config": config}
         destinations.append(destination)
     return {**doc, "destinations": destinations} if "destinations" in doc else doc

@@ -68,6 +68,30 @@ class Effect(StrEnum):
     exclude = "exclude"
 
 
+class WebhookAuthType(StrEnum):
+    """entity/events/authentication/*.json#/properties/type; oauth2 is parsed to be refused."""
+
+    none = "none"
+    bearer = "bearer"
+    oauth2 = "oauth2"
+
+
+class WebhookAuth(ApiModel):
+    """webhook.json#/properties/authType (OpenMetadata 1.9+): webhookNoAuth.json,
+    webhookBearerAuth.json or webhookOAuth2Config.json, told apart by `type`."""
+
+    type: WebhookAuthType
+    secret_key: str | None = Field(
+        default=None,
+        alias="secretKey",
+        description="bearer: signs each body, X-OM-Signature: sha256=<hex HMAC-SHA256>.",
+    )
+    token_url: str | None = Field(default=None, alias="tokenUrl")
+    client_id: str | None = Field(default=None, alias="clientId")
+    client_secret: str | None = Field(default=None, alias="clientSecret")
+    scope: str | None = None
+
+
 class Webhook(ApiModel):
     """entity/events/webhook.json: where and how events are sent."""
 
@@ -75,7 +99,12 @@ class Webhook(ApiModel):
     secret_key: str | None = Field(
         default=None,
         alias="secretKey",
-        description="Signs each body: X-OM-Signature: sha256=<hex HMAC-SHA256>.",
+        description="Before OpenMetadata 1.9: signs each body, as authType bearer does.",
+    )
+    auth_type: WebhookAuth | None = Field(
+        default=None,
+        alias="authType",
+        description='{"type": "bearer", "secretKey": ...} signs each body; {"type": "none"}.',
     )
     headers: dict[str, str] | None = Field(default=None, description="Added to every request.")
     http_method: HttpMethod = Field(default=HttpMethod.POST, alias="httpMethod")
@@ -185,9 +214,15 @@ class SubscriptionStatusAnswer(ResponseModel):
     timestamp: int | None = None
 
 
+class WebhookAuthAnswer(ResponseModel):
+    type: WebhookAuthType
+    secretKey: str | None = None
+
+
 class WebhookAnswer(ResponseModel):
     endpoint: str
     secretKey: str | None = None
+    authType: WebhookAuthAnswer | None = None
     headers: dict[str, str] | None = None
     httpMethod: HttpMethod
 
