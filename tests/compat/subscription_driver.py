@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import requests
 from client_driver import (
     ADMIN,
     BOT_TOKEN_ENV,
@@ -67,6 +68,7 @@ SUBSCRIPTION = "compat-webhook"
 DESCRIPTION = "Webhook of the compatibility run"
 UPDATED_DESCRIPTION = "Webhook of the compatibility run, updated"
 SERVICE = "compat-subscribed"
+MINIMAL = "compat-minimal"
 RESOURCES = ["mlmodelService"]
 HOOK_HEADERS = {"X-Compat": "subscriptions"}
 HOOK_SECRET = "compat-secret"
@@ -95,6 +97,7 @@ class Context:
     recorder: Recorder
     om: OpenMetadata | None = None
     created: EventSubscription | None = None
+    minimal: EventSubscription | None = None
     service: MlModelService | None = None
     notes: list[str] = field(default_factory=list)
 
@@ -103,6 +106,11 @@ class Context:
         if self.om is None:
             raise StepSkippedError("the client was not constructed")
         return self.om
+
+    def minimal_subscription(self) -> EventSubscription:
+        if self.minimal is None:
+            raise StepSkippedError(f"subscription {MINIMAL!r} was not created")
+        return self.minimal
 
     def subscription(self) -> EventSubscription:
         if self.created is None:
@@ -303,6 +311,91 @@ def step_delete(ctx: Context) -> None:
     expect_equal(listed.entities, [], "listed after the delete")
 
 
+def step_create_minimal(ctx: Context) -> None:
+    """POST with only what the client's models require: every default left out is answered
+    as the client's models give it."""
+    request = CreateEventSubscription(
+        name=MINIMAL,
+        alertType=AlertType.Notification,
+        resources=["all"],
+        destinations=[
+            Destination(
+                category=SubscriptionCategory.External,
+                type=SubscriptionType.Webhook,
+                config=Webhook(endpoint=ctx.receiver.url),
+            )
+        ],
+    )
+    entity = ctx.client.create(request)
+    exchange = ctx.recorder.exchanges[-1]
+    expect_equal((exchange.method, exchange.status), ("POST", 201), "create's method and status")
+    expect_equal(entity.enabled, request.enabled, "enabled")
+    expect_equal(entity.batchSize, request.batchSize, "batchSize")
+    expect_equal(entity.retries, request.retries, "retries")
+    expect_equal(entity.pollInterval, request.pollInterval, "pollInterval")
+    expect_equal(entity.provider, request.provider, "provider")
+    check(entity.trigger is not None, "trigger is missing")
+    assert entity.trigger is not None
+    expect_equal(entity.trigger.triggerType, TriggerType.RealTime, "trigger.triggerType")
+    destination = entity.destinations[0]
+    template = Destination(category=SubscriptionCategory.External, type=SubscriptionType.Webhook)
+    expect_equal(destination.timeout, template.timeout, "destination.timeout")
+    expect_equal(destination.readTimeout, template.readTimeout, "destination.readTimeout")
+    expect_equal(destination.enabled, template.enabled, "destination.enabled")
+    config = destination.config
+    check(isinstance(config, Webhook), f"destination.config is not a Webhook: {config!r}")
+    assert isinstance(config, Webhook)
+    expect_equal(config.httpMethod, HttpMethod.POST, "destination.config.httpMethod")
+    expect_equal(config.authType, None, "destination.config.authType")
+    ctx.minimal = entity
+
+
+def step_patch(ctx: Context) -> None:
+    """OpenMetadata.patch: the JSON patch the client computes disables the subscription."""
+    source = ctx.minimal_subscription()
+    destination = source.model_copy(deep=True)
+    destination.enabled = False
+    destination.description = None
+    patched = ctx.client.patch(EventSubscription, source=source, destination=destination)
+    check(patched is not None, "patch answered None")
+    assert patched is not None
+    expect_equal(patched.enabled, False, "enabled after the patch")
+    version = patched.version.root if patched.version else None
+    expect_equal(version, 0.2, "version after the patch")
+    status = patched.destinations[0].statusDetails
+    check(isinstance(status, SubscriptionStatus), f"statusDetails {status!r}")
+    assert isinstance(status, SubscriptionStatus)
+    expect_equal(status.status, Status.disabled, "status of a disabled subscription")
+    ctx.minimal = patched
+
+
+def step_versions(ctx: Context) -> None:
+    """get_list_entity_versions and get_entity_version parse as the client's models."""
+    entity = ctx.minimal_subscription()
+    history = ctx.client.get_list_entity_versions(entity.id, EventSubscription)
+    check(not isinstance(history, requests.Response), f"versions answered {history!r}")
+    assert not isinstance(history, requests.Response)
+    # Each version is the entity's JSON as a string, as OpenMetadata answers them.
+    versions = [EventSubscription.model_validate_json(doc) for doc in history.versions]
+    expect_equal([v.version.root if v.version else None for v in versions], [0.2, 0.1], "versions")
+    expect_equal(versions[1].enabled, True, "enabled at 0.1")
+    old = ctx.client.get_entity_version(EventSubscription, entity.id, "0.1")
+    check(old is not None, "get_entity_version(0.1) is None")
+    assert old is not None
+    expect_equal(old.enabled, True, "enabled at 0.1")
+
+
+def step_delete_default(ctx: Context) -> None:
+    """delete() with the client's default hardDelete=false still removes it for good."""
+    entity = ctx.minimal_subscription()
+    ctx.client.delete(EventSubscription, entity.id)
+    exchange = ctx.recorder.exchanges[-1]
+    expect_equal((exchange.method, exchange.status), ("DELETE", 200), "delete's status")
+    expect_equal(ctx.client.get_by_id(EventSubscription, entity.id), None, "get_by_id after")
+    found = ctx.client.get_by_name(EventSubscription, MINIMAL, include="all")
+    expect_equal(found, None, "get_by_name(include=all) after")
+
+
 def step_delete_missing(ctx: Context) -> None:
     try:
         ctx.client.delete(EventSubscription, uuid.uuid4(), hard_delete=True)
@@ -322,6 +415,10 @@ STEPS: list[tuple[str, Callable[[Context], None]]] = [
     ("delivers_change_event", step_delivers_change_event),
     ("status_after_delivery", step_status_after_delivery),
     ("delete", step_delete),
+    ("create_minimal_defaults", step_create_minimal),
+    ("patch_disables", step_patch),
+    ("versions", step_versions),
+    ("delete_default_hard_delete_false", step_delete_default),
     ("delete_missing_raises", step_delete_missing),
 ]
 
