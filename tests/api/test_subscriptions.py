@@ -9,6 +9,7 @@ import json
 import socket
 import uuid
 from typing import Any
+from urllib.parse import parse_qsl
 
 import pytest
 from sqlalchemy import text
@@ -451,6 +452,27 @@ def test_bearer_auth_type_signs_each_event(fast, auth_headers):
 
     expected = "sha256=" + hmac.new(b"s3cret", request.body, hashlib.sha256).hexdigest()
     assert request.headers["X-OM-Signature"] == expected
+
+
+def test_query_params_are_added_to_the_endpoint(fast, auth_headers):
+    with webhook_receiver() as receiver:
+        config = {"queryParams": {"team": "ml ops", "page": 2, "dry": True}}
+        created = _create(fast, auth_headers, endpoint=receiver.url + "?k=v", config=config)
+        _service(fast, auth_headers, "svc_a")
+
+        receiver.wait_for_events(1)
+        (request,) = receiver.received
+
+    assert created["destinations"][0]["config"]["queryParams"] == config["queryParams"]
+    path, _, query = request.path.partition("?")
+    # The endpoint's own query first; PostgreSQL keeps queryParams in its own key order.
+    assert (path, parse_qsl(query)[0]) == ("/hook", ("k", "v"))
+    assert sorted(parse_qsl(query)) == [
+        ("dry", "true"),
+        ("k", "v"),
+        ("page", "2"),
+        ("team", "ml ops"),
+    ]
 
 
 def test_events_are_delivered_in_order_without_signature_when_no_secret(fast, auth_headers):

@@ -72,6 +72,7 @@ MINIMAL = "compat-minimal"
 RESOURCES = ["mlmodelService"]
 HOOK_HEADERS = {"X-Compat": "subscriptions"}
 HOOK_SECRET = "compat-secret"
+HOOK_QUERY = {"source": "compat"}
 DELIVERY_TIMEOUT_S = 60.0
 
 
@@ -135,6 +136,7 @@ def create_request(endpoint: str, description: str) -> CreateEventSubscription:
                 config=Webhook(
                     endpoint=endpoint,
                     headers=HOOK_HEADERS,
+                    queryParams=HOOK_QUERY,
                     httpMethod=HttpMethod.POST,
                     authType=BearerAuth(type=BearerType.bearer, secretKey=HOOK_SECRET),
                 ),
@@ -183,6 +185,7 @@ def check_subscription(ctx: Context, entity: EventSubscription, description: str
     assert isinstance(config, Webhook)
     expect_equal(str(config.endpoint), ctx.receiver.url, "destination.config.endpoint")
     expect_equal(config.headers, HOOK_HEADERS, "destination.config.headers")
+    expect_equal(config.queryParams, HOOK_QUERY, "destination.config.queryParams")
     expect_equal(config.httpMethod, HttpMethod.POST, "destination.config.httpMethod")
     expect_equal(
         config.authType,
@@ -276,7 +279,7 @@ def step_delivers_change_event(ctx: Context) -> None:
     expect_equal(len(received), 1, "number of events delivered")
     request = ctx.receiver.received[0]
     expect_equal(request.method, "POST", "webhook method")
-    expect_equal(request.path, "/hook", "webhook path")
+    expect_equal(request.path, "/hook?source=compat", "webhook path and query")
     expect_equal(request.headers.get("X-Compat"), "subscriptions", "custom header")
     digest = hmac.new(HOOK_SECRET.encode(), request.body, hashlib.sha256).hexdigest()
     expect_equal(request.headers.get("X-OM-Signature"), f"sha256={digest}", "signature")

@@ -107,6 +107,11 @@ class Webhook(ApiModel):
         description='{"type": "bearer", "secretKey": ...} signs each body; {"type": "none"}.',
     )
     headers: dict[str, str] | None = Field(default=None, description="Added to every request.")
+    query_params: dict[str, str | int | float | bool] | None = Field(
+        default=None,
+        alias="queryParams",
+        description="Added to the endpoint's query string on every request.",
+    )
     http_method: HttpMethod = Field(default=HttpMethod.POST, alias="httpMethod")
 
 
@@ -223,6 +228,7 @@ class WebhookAnswer(ResponseModel):
     endpoint: str
     secretKey: str | None = None
     authType: WebhookAuthAnswer | None = None
+    queryParams: dict[str, str | int | float | bool] | None = None
     headers: dict[str, str] | None = None
     httpMethod: HttpMethod
 
