@@ -12,8 +12,9 @@ from typing import Any
 from urllib.parse import parse_qsl
 
 import pytest
-from sqlalchemy import text
+from sqlalchemy import select, text, update
 
+from mlmodel_emulator.subscriptions.models import EventSubscriptionRecord
 from tests.factories import SERVICES_URL, create_request
 from tests.webhook_receiver import Receiver, webhook_receiver
 
@@ -107,8 +108,9 @@ def test_create_answers_201_with_defaults_ids_and_status(quiet, auth_headers):
                 "enabled": True,
                 "config": {
                     "endpoint": "http://127.0.0.1:9/hook",
-                    "secretKey": "s3cret",
                     "httpMethod": "POST",
+                    # The pre-1.9 secretKey, answered as the authType that carries it since.
+                    "authType": {"type": "bearer", "secretKey": "s3cret"},
                 },
                 "statusDetails": {"status": "active"},
             }
@@ -132,7 +134,7 @@ def test_create_keeps_the_secret_key_encrypted_at_rest(quiet, auth_headers, engi
             text("SELECT doc FROM event_subscription WHERE id = :id"), {"id": created["id"]}
         ).scalar_one()
     stored = doc if isinstance(doc, dict) else json.loads(doc)
-    secret = stored["destinations"][0]["config"]["secretKey"]
+    secret = stored["destinations"][0]["config"]["authType"]["secretKey"]
     assert secret.startswith("fernet:")
     assert "s3cret" not in str(stored)
 
@@ -151,6 +153,38 @@ def test_bearer_auth_type_is_answered_as_given_and_encrypted_at_rest(quiet, auth
     stored = doc if isinstance(doc, dict) else json.loads(doc)
     assert stored["destinations"][0]["config"]["authType"]["secretKey"].startswith("fernet:")
     assert "s3cret" not in str(stored)
+
+
+def test_a_stored_pre_auth_type_secret_key_is_answered_as_auth_type(quiet, auth_headers, engine):
+    created = _create(quiet, auth_headers, config={"secretKey": "s3cret"})
+    table = EventSubscriptionRecord.__table__
+    with engine.begin() as connection:
+        doc = connection.execute(
+            select(table.c.doc).where(table.c.id == created["id"])
+        ).scalar_one()
+        doc = doc if isinstance(doc, dict) else json.loads(doc)
+        config = doc["destinations"][0]["config"]
+        config["secretKey"] = config.pop("authType")["secretKey"]
+        connection.execute(update(table).where(table.c.id == created["id"]).values(doc=doc))
+
+    read = quiet.get(f"{URL}/{created['id']}", headers=auth_headers).json()
+
+    assert read["destinations"][0]["config"] == {
+        "endpoint": "http://127.0.0.1:9/hook",
+        "httpMethod": "POST",
+        "authType": {"type": "bearer", "secretKey": "s3cret"},
+    }
+
+
+def test_secret_key_and_auth_type_together_are_400(quiet, auth_headers):
+    config = {"secretKey": "a", "authType": {"type": "bearer", "secretKey": "b"}}
+    response = quiet.post(URL, json=subscription(config=config), headers=auth_headers)
+
+    assert response.status_code == 400, response.text
+    assert response.json() == {
+        "code": 400,
+        "message": "Give a webhook's secret key in config.authType or config.secretKey",
+    }
 
 
 @pytest.mark.parametrize(
@@ -251,7 +285,8 @@ def test_put_never_records_the_secret_key_in_the_change(quiet, auth_headers):
 
     assert response.status_code == 200
     assert "new-secret" not in str(response.json()["changeDescription"])
-    assert response.json()["destinations"][0]["config"]["secretKey"] == "new-secret"
+    auth = response.json()["destinations"][0]["config"]["authType"]
+    assert auth == {"type": "bearer", "secretKey": "new-secret"}
 
 
 def test_put_with_another_endpoint_gives_a_new_destination_and_forgets_the_old(

@@ -69,6 +69,7 @@ DESCRIPTION = "Webhook of the compatibility run"
 UPDATED_DESCRIPTION = "Webhook of the compatibility run, updated"
 SERVICE = "compat-subscribed"
 MINIMAL = "compat-minimal"
+LEGACY = "compat-legacy-secret"
 RESOURCES = ["mlmodelService"]
 HOOK_HEADERS = {"X-Compat": "subscriptions"}
 HOOK_SECRET = "compat-secret"
@@ -399,6 +400,35 @@ def step_delete_default(ctx: Context) -> None:
     expect_equal(found, None, "get_by_name(include=all) after")
 
 
+def step_legacy_secret_key(ctx: Context) -> None:
+    """A body in the pre-1.9 shape (config.secretKey, which the client's Webhook cannot
+    carry), sent through the client's REST layer: the answer still parses config as the
+    client's Webhook, the secret in its bearer authType."""
+    body = {
+        "name": LEGACY,
+        "alertType": "Notification",
+        "resources": RESOURCES,
+        "destinations": [
+            {
+                "category": "External",
+                "type": "Webhook",
+                "config": {"endpoint": ctx.receiver.url, "secretKey": HOOK_SECRET},
+            }
+        ],
+    }
+    answer = ctx.client.client.post("/events/subscriptions", data=json.dumps(body))
+    entity = EventSubscription.model_validate(answer)
+    config = entity.destinations[0].config
+    check(isinstance(config, Webhook), f"destination.config is not a Webhook: {config!r}")
+    assert isinstance(config, Webhook)
+    expect_equal(
+        config.authType,
+        BearerAuth(type=BearerType.bearer, secretKey=HOOK_SECRET),
+        "destination.config.authType",
+    )
+    ctx.client.delete(EventSubscription, entity.id, hard_delete=True)
+
+
 def step_delete_missing(ctx: Context) -> None:
     try:
         ctx.client.delete(EventSubscription, uuid.uuid4(), hard_delete=True)
@@ -422,6 +452,7 @@ STEPS: list[tuple[str, Callable[[Context], None]]] = [
     ("patch_disables", step_patch),
     ("versions", step_versions),
     ("delete_default_hard_delete_false", step_delete_default),
+    ("legacy_secret_key_reads_as_bearer", step_legacy_secret_key),
     ("delete_missing_raises", step_delete_missing),
 ]
 

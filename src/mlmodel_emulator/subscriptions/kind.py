@@ -102,7 +102,7 @@ def _destinations(
     result = []
     for index, destination in enumerate(requested):
         _check_destination(destination)
-        doc = destination.to_json_dict()
+        doc = _bearer(destination.to_json_dict())
         doc.pop("statusDetails", None)
         if destination.id is None:
             before = before_all[index] if index < len(before_all) else None
@@ -135,6 +135,19 @@ def _checked_trigger(value: Any) -> Doc:
             "subscriptions are delivered"
         )
     return trigger
+
+
+def _bearer(destination: Doc) -> Doc:
+    """The pre-1.9 config.secretKey as the authType bearer that carries it since: the answer
+    is then the webhook.json of the client, which has no secretKey."""
+    config = destination.get("config") or {}
+    if "secretKey" not in config:
+        return destination
+    if "authType" in config:
+        raise BadRequest("Give a webhook's secret key in config.authType or config.secretKey")
+    secret = config["secretKey"]
+    rest = {key: value for key, value in config.items() if key != "secretKey"}
+    return {**destination, "config": {**rest, "authType": {"type": "bearer", "secretKey": secret}}}
 
 
 def _with_secrets(doc: Doc, transform: Any) -> Doc:
@@ -270,9 +283,13 @@ class EventSubscriptions(Kind[CreateEventSubscription]):
     def open(self, doc: Doc, cipher: SecretCipher | None) -> Doc:
         assert cipher is not None
         try:
-            return _with_secrets(_without_status(doc), cipher.decrypt)
+            opened = _with_secrets(_without_status(doc), cipher.decrypt)
         except ValueError as exc:
             raise ServerMisconfigured(str(exc)) from None
+        # Documents written before authType (an imported state) answer in today's shape.
+        if "destinations" not in opened:
+            return opened
+        return {**opened, "destinations": [_bearer(d) for d in opened["destinations"]]}
 
     def present(self, doc: Doc, cipher: SecretCipher | None, *, reveal: bool) -> Doc:
         """In clear, each destination with its status details: the delivery's (see
