@@ -176,6 +176,63 @@ def test_a_stored_pre_auth_type_secret_key_is_answered_as_auth_type(quiet, auth_
     }
 
 
+def test_stakeholder_options_are_taken_when_off_and_not_stored(quiet, auth_headers):
+    body = subscription(
+        config={
+            "receivers": [],
+            "sendToAdmins": False,
+            "sendToOwners": False,
+            "sendToFollowers": False,
+        },
+    )
+    body["destinations"][0]["notifyDownstream"] = False
+
+    response = quiet.post(URL, json=body, headers=auth_headers)
+
+    assert response.status_code == 201, response.text
+    destination = response.json()["destinations"][0]
+    assert "notifyDownstream" not in destination
+    assert destination["config"] == {"endpoint": "http://127.0.0.1:9/hook", "httpMethod": "POST"}
+
+
+@pytest.mark.parametrize(
+    ("where", "name", "value"),
+    [
+        ("destination", "notifyDownstream", True),
+        ("destination", "downstreamDepth", 2),
+        ("config", "receivers", ["a@example.com"]),
+        ("config", "sendToAdmins", True),
+        ("config", "sendToOwners", True),
+        ("config", "sendToFollowers", True),
+    ],
+)
+def test_stakeholder_options_when_on_are_400(quiet, auth_headers, where, name, value):
+    body = subscription(config={name: value} if where == "config" else {})
+    if where == "destination":
+        body["destinations"][0][name] = value
+
+    response = quiet.post(URL, json=body, headers=auth_headers)
+
+    assert response.status_code == 400, response.text
+    assert response.json() == {
+        "code": 400,
+        "message": f"Destination {name} is not supported: a Webhook destination is sent to "
+        "its endpoint only",
+    }
+
+
+def test_mentions_category_is_400_that_says_so(quiet, auth_headers):
+    body = subscription()
+    body["destinations"][0]["category"] = "Mentions"
+
+    response = quiet.post(URL, json=body, headers=auth_headers)
+
+    assert response.status_code == 400, response.text
+    assert response.json()["message"] == (
+        "Destination category Mentions is not supported: only External destinations are delivered"
+    )
+
+
 def test_secret_key_and_auth_type_together_are_400(quiet, auth_headers):
     config = {"secretKey": "a", "authType": {"type": "bearer", "secretKey": "b"}}
     response = quiet.post(URL, json=subscription(config=config), headers=auth_headers)

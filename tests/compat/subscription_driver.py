@@ -70,6 +70,7 @@ UPDATED_DESCRIPTION = "Webhook of the compatibility run, updated"
 SERVICE = "compat-subscribed"
 MINIMAL = "compat-minimal"
 LEGACY = "compat-legacy-secret"
+STAKEHOLDERS = "compat-stakeholders-off"
 RESOURCES = ["mlmodelService"]
 HOOK_HEADERS = {"X-Compat": "subscriptions"}
 HOOK_SECRET = "compat-secret"
@@ -429,6 +430,41 @@ def step_legacy_secret_key(ctx: Context) -> None:
     ctx.client.delete(EventSubscription, entity.id, hard_delete=True)
 
 
+def step_stakeholder_options_off(ctx: Context) -> None:
+    """The client's stakeholder options, set to off, are taken (and read back as off)."""
+    request = CreateEventSubscription(
+        name=STAKEHOLDERS,
+        alertType=AlertType.Notification,
+        resources=RESOURCES,
+        destinations=[
+            Destination(
+                category=SubscriptionCategory.External,
+                type=SubscriptionType.Webhook,
+                notifyDownstream=False,
+                config=Webhook(
+                    endpoint=ctx.receiver.url,
+                    receivers=[],
+                    sendToAdmins=False,
+                    sendToOwners=False,
+                    sendToFollowers=False,
+                ),
+            )
+        ],
+    )
+    entity = ctx.client.create_or_update(request)
+    destination = entity.destinations[0]
+    expect_equal(destination.notifyDownstream, False, "notifyDownstream")
+    config = destination.config
+    check(isinstance(config, Webhook), f"destination.config is not a Webhook: {config!r}")
+    assert isinstance(config, Webhook)
+    expect_equal(
+        (config.sendToAdmins, config.sendToOwners, config.sendToFollowers),
+        (False, False, False),
+        "sendToAdmins, sendToOwners, sendToFollowers",
+    )
+    ctx.client.delete(EventSubscription, entity.id, hard_delete=True)
+
+
 def step_delete_missing(ctx: Context) -> None:
     try:
         ctx.client.delete(EventSubscription, uuid.uuid4(), hard_delete=True)
@@ -453,6 +489,7 @@ STEPS: list[tuple[str, Callable[[Context], None]]] = [
     ("versions", step_versions),
     ("delete_default_hard_delete_false", step_delete_default),
     ("legacy_secret_key_reads_as_bearer", step_legacy_secret_key),
+    ("stakeholder_options_off", step_stakeholder_options_off),
     ("delete_missing_raises", step_delete_missing),
 ]
 

@@ -64,6 +64,7 @@ def _check_destination(destination: Destination) -> None:
             f"Destination type {destination.type} is not supported: "
             "only Webhook destinations are delivered"
         )
+    _check_no_others(destination)
     auth = destination.config.auth_type if destination.config else None
     if auth is not None:
         _check_auth(auth)
@@ -73,6 +74,30 @@ def _check_destination(destination: Destination) -> None:
     parts = urlsplit(endpoint)
     if parts.scheme not in ("http", "https") or not parts.netloc:
         raise BadRequest(f"config.endpoint {endpoint} is not an http or https URL")
+
+
+# Stakeholder options of the client's models that a webhook has no use for.
+_NOT_STORED: Final = ("notifyDownstream", "downstreamDepth")
+_NOT_STORED_CONFIG: Final = ("receivers", "sendToAdmins", "sendToOwners", "sendToFollowers")
+
+
+def _check_no_others(destination: Destination) -> None:
+    """Taken when off: a webhook is sent to its endpoint and no one else."""
+    config = destination.config
+    asked = {
+        "notifyDownstream": bool(destination.notify_downstream),
+        "downstreamDepth": destination.downstream_depth is not None,
+        "receivers": bool(config and config.receivers),
+        "sendToAdmins": bool(config and config.send_to_admins),
+        "sendToOwners": bool(config and config.send_to_owners),
+        "sendToFollowers": bool(config and config.send_to_followers),
+    }
+    for name, on in asked.items():
+        if on:
+            raise BadRequest(
+                f"Destination {name} is not supported: a Webhook destination is sent to its "
+                "endpoint only"
+            )
 
 
 def _check_auth(auth: WebhookAuth) -> None:
@@ -103,7 +128,10 @@ def _destinations(
     for index, destination in enumerate(requested):
         _check_destination(destination)
         doc = _bearer(destination.to_json_dict())
-        doc.pop("statusDetails", None)
+        for key in ("statusDetails", *_NOT_STORED):
+            doc.pop(key, None)
+        if "config" in doc:
+            doc["config"] = {k: v for k, v in doc["config"].items() if k not in _NOT_STORED_CONFIG}
         if destination.id is None:
             before = before_all[index] if index < len(before_all) else None
             same = (

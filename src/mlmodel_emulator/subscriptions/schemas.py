@@ -38,6 +38,7 @@ class SubscriptionCategory(StrEnum):
     Admins = "Admins"
     Assignees = "Assignees"
     Owners = "Owners"
+    Mentions = "Mentions"
     Followers = "Followers"
     External = "External"
 
@@ -113,6 +114,12 @@ class Webhook(ApiModel):
         description="Added to the endpoint's query string on every request.",
     )
     http_method: HttpMethod = Field(default=HttpMethod.POST, alias="httpMethod")
+    # Who else is told, for the destinations of other categories: taken when off or empty
+    # (the client's models carry them), refused otherwise, never stored.
+    receivers: list[str] | None = None
+    send_to_admins: bool | None = Field(default=None, alias="sendToAdmins")
+    send_to_owners: bool | None = Field(default=None, alias="sendToOwners")
+    send_to_followers: bool | None = Field(default=None, alias="sendToFollowers")
 
 
 class Trigger(ApiModel):
@@ -149,6 +156,10 @@ class Destination(ApiModel):
     read_timeout: int = Field(default=12, ge=1, alias="readTimeout")
     enabled: bool = True
     config: Webhook | None = None
+    # Lineage stakeholders (OpenMetadata 1.10+): taken when off, refused otherwise, never
+    # stored.
+    notify_downstream: bool | None = Field(default=None, alias="notifyDownstream")
+    downstream_depth: int | None = Field(default=None, ge=1, alias="downstreamDepth")
 
 
 class Argument(ApiModel):
