@@ -172,7 +172,10 @@ def test_export_reset_import_answers_every_read_as_before(
     assert SECRET not in json.dumps(document)
     assert HOOK_SECRET not in json.dumps(document)
     hook = _ok(client.get(f"{SUBSCRIPTIONS_URL}/name/hook", headers=auth_headers))
-    assert hook["destinations"][0]["config"]["secretKey"] == HOOK_SECRET
+    assert hook["destinations"][0]["config"]["authType"] == {
+        "type": "bearer",
+        "secretKey": HOOK_SECRET,
+    }
     exported_again = _export(client, auth_headers)
     assert exported_again == {k: v for k, v in document.items() if k != "exportedAt"}
 

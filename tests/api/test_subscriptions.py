@@ -9,10 +9,12 @@ import json
 import socket
 import uuid
 from typing import Any
+from urllib.parse import parse_qsl
 
 import pytest
-from sqlalchemy import text
+from sqlalchemy import select, text, update
 
+from mlmodel_emulator.subscriptions.models import EventSubscriptionRecord
 from tests.factories import SERVICES_URL, create_request
 from tests.webhook_receiver import Receiver, webhook_receiver
 
@@ -93,7 +95,7 @@ def test_create_answers_201_with_defaults_ids_and_status(quiet, auth_headers):
         "fullyQualifiedName": "hook",
         "owners": [],
         "enabled": True,
-        "batchSize": 100,
+        "batchSize": 10,
         "alertType": "Notification",
         "trigger": {"triggerType": "RealTime"},
         "filteringRules": {"resources": ["mlmodelService"]},
@@ -106,8 +108,9 @@ def test_create_answers_201_with_defaults_ids_and_status(quiet, auth_headers):
                 "enabled": True,
                 "config": {
                     "endpoint": "http://127.0.0.1:9/hook",
-                    "secretKey": "s3cret",
                     "httpMethod": "POST",
+                    # The pre-1.9 secretKey, answered as the authType that carries it since.
+                    "authType": {"type": "bearer", "secretKey": "s3cret"},
                 },
                 "statusDetails": {"status": "active"},
             }
@@ -131,9 +134,137 @@ def test_create_keeps_the_secret_key_encrypted_at_rest(quiet, auth_headers, engi
             text("SELECT doc FROM event_subscription WHERE id = :id"), {"id": created["id"]}
         ).scalar_one()
     stored = doc if isinstance(doc, dict) else json.loads(doc)
-    secret = stored["destinations"][0]["config"]["secretKey"]
+    secret = stored["destinations"][0]["config"]["authType"]["secretKey"]
     assert secret.startswith("fernet:")
     assert "s3cret" not in str(stored)
+
+
+def test_bearer_auth_type_is_answered_as_given_and_encrypted_at_rest(quiet, auth_headers, engine):
+    auth = {"type": "bearer", "secretKey": "s3cret"}
+    created = _create(quiet, auth_headers, config={"authType": auth})
+
+    assert created["destinations"][0]["config"]["authType"] == auth
+    read = quiet.get(f"{URL}/{created['id']}", headers=auth_headers).json()
+    assert read["destinations"][0]["config"]["authType"] == auth
+    with engine.connect() as connection:
+        doc = connection.execute(
+            text("SELECT doc FROM event_subscription WHERE id = :id"), {"id": created["id"]}
+        ).scalar_one()
+    stored = doc if isinstance(doc, dict) else json.loads(doc)
+    assert stored["destinations"][0]["config"]["authType"]["secretKey"].startswith("fernet:")
+    assert "s3cret" not in str(stored)
+
+
+def test_a_stored_pre_auth_type_secret_key_is_answered_as_auth_type(quiet, auth_headers, engine):
+    created = _create(quiet, auth_headers, config={"secretKey": "s3cret"})
+    table = EventSubscriptionRecord.__table__
+    with engine.begin() as connection:
+        doc = connection.execute(
+            select(table.c.doc).where(table.c.id == created["id"])
+        ).scalar_one()
+        doc = doc if isinstance(doc, dict) else json.loads(doc)
+        config = doc["destinations"][0]["config"]
+        config["secretKey"] = config.pop("authType")["secretKey"]
+        connection.execute(update(table).where(table.c.id == created["id"]).values(doc=doc))
+
+    read = quiet.get(f"{URL}/{created['id']}", headers=auth_headers).json()
+
+    assert read["destinations"][0]["config"] == {
+        "endpoint": "http://127.0.0.1:9/hook",
+        "httpMethod": "POST",
+        "authType": {"type": "bearer", "secretKey": "s3cret"},
+    }
+
+
+def test_stakeholder_options_are_taken_when_off_and_not_stored(quiet, auth_headers):
+    body = subscription(
+        config={
+            "receivers": [],
+            "sendToAdmins": False,
+            "sendToOwners": False,
+            "sendToFollowers": False,
+        },
+    )
+    body["destinations"][0]["notifyDownstream"] = False
+
+    response = quiet.post(URL, json=body, headers=auth_headers)
+
+    assert response.status_code == 201, response.text
+    destination = response.json()["destinations"][0]
+    assert "notifyDownstream" not in destination
+    assert destination["config"] == {"endpoint": "http://127.0.0.1:9/hook", "httpMethod": "POST"}
+
+
+@pytest.mark.parametrize(
+    ("where", "name", "value"),
+    [
+        ("destination", "notifyDownstream", True),
+        ("destination", "downstreamDepth", 2),
+        ("config", "receivers", ["a@example.com"]),
+        ("config", "sendToAdmins", True),
+        ("config", "sendToOwners", True),
+        ("config", "sendToFollowers", True),
+    ],
+)
+def test_stakeholder_options_when_on_are_400(quiet, auth_headers, where, name, value):
+    body = subscription(config={name: value} if where == "config" else {})
+    if where == "destination":
+        body["destinations"][0][name] = value
+
+    response = quiet.post(URL, json=body, headers=auth_headers)
+
+    assert response.status_code == 400, response.text
+    assert response.json() == {
+        "code": 400,
+        "message": f"Destination {name} is not supported: a Webhook destination is sent to "
+        "its endpoint only",
+    }
+
+
+def test_mentions_category_is_400_that_says_so(quiet, auth_headers):
+    body = subscription()
+    body["destinations"][0]["category"] = "Mentions"
+
+    response = quiet.post(URL, json=body, headers=auth_headers)
+
+    assert response.status_code == 400, response.text
+    assert response.json()["message"] == (
+        "Destination category Mentions is not supported: only External destinations are delivered"
+    )
+
+
+def test_secret_key_and_auth_type_together_are_400(quiet, auth_headers):
+    config = {"secretKey": "a", "authType": {"type": "bearer", "secretKey": "b"}}
+    response = quiet.post(URL, json=subscription(config=config), headers=auth_headers)
+
+    assert response.status_code == 400, response.text
+    assert response.json() == {
+        "code": 400,
+        "message": "Give a webhook's secret key in config.authType or config.secretKey",
+    }
+
+
+@pytest.mark.parametrize(
+    ("auth", "message"),
+    [
+        (
+            {
+                "type": "oauth2",
+                "tokenUrl": "http://127.0.0.1:9/t",
+                "clientId": "a",
+                "clientSecret": "b",
+            },
+            "Webhook authType oauth2 is not supported: only none and bearer are delivered",
+        ),
+        ({"type": "bearer"}, "Webhook authType bearer needs secretKey"),
+        ({"type": "none", "secretKey": "x"}, "Webhook authType none takes no other field"),
+    ],
+)
+def test_auth_types_not_delivered_are_400(quiet, auth_headers, auth, message):
+    response = quiet.post(URL, json=subscription(config={"authType": auth}), headers=auth_headers)
+
+    assert response.status_code == 400, response.text
+    assert response.json() == {"code": 400, "message": message}
 
 
 def test_create_with_taken_name_is_409(quiet, auth_headers):
@@ -211,7 +342,8 @@ def test_put_never_records_the_secret_key_in_the_change(quiet, auth_headers):
 
     assert response.status_code == 200
     assert "new-secret" not in str(response.json()["changeDescription"])
-    assert response.json()["destinations"][0]["config"]["secretKey"] == "new-secret"
+    auth = response.json()["destinations"][0]["config"]["authType"]
+    assert auth == {"type": "bearer", "secretKey": "new-secret"}
 
 
 def test_put_with_another_endpoint_gives_a_new_destination_and_forgets_the_old(
@@ -427,6 +559,40 @@ def test_events_are_delivered_signed_with_the_configured_headers(fast, auth_head
         "svc_a",
     )
     assert isinstance(status["lastSuccessfulAt"], int)
+
+
+def test_bearer_auth_type_signs_each_event(fast, auth_headers):
+    with webhook_receiver() as receiver:
+        config = {"authType": {"type": "bearer", "secretKey": "s3cret"}}
+        _create(fast, auth_headers, endpoint=receiver.url, config=config)
+        _service(fast, auth_headers, "svc_a")
+
+        receiver.wait_for_events(1)
+        (request,) = receiver.received
+
+    expected = "sha256=" + hmac.new(b"s3cret", request.body, hashlib.sha256).hexdigest()
+    assert request.headers["X-OM-Signature"] == expected
+
+
+def test_query_params_are_added_to_the_endpoint(fast, auth_headers):
+    with webhook_receiver() as receiver:
+        config = {"queryParams": {"team": "ml ops", "page": 2, "dry": True}}
+        created = _create(fast, auth_headers, endpoint=receiver.url + "?k=v", config=config)
+        _service(fast, auth_headers, "svc_a")
+
+        receiver.wait_for_events(1)
+        (request,) = receiver.received
+
+    assert created["destinations"][0]["config"]["queryParams"] == config["queryParams"]
+    path, _, query = request.path.partition("?")
+    # The endpoint's own query first; PostgreSQL keeps queryParams in its own key order.
+    assert (path, parse_qsl(query)[0]) == ("/hook", ("k", "v"))
+    assert sorted(parse_qsl(query)) == [
+        ("dry", "true"),
+        ("k", "v"),
+        ("page", "2"),
+        ("team", "ml ops"),
+    ]
 
 
 def test_events_are_delivered_in_order_without_signature_when_no_secret(fast, auth_headers):

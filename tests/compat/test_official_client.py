@@ -34,21 +34,21 @@ def _describe_failures(summary: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
-@pytest.mark.compat
-def test_official_client(
-    client_python: Path, emulator_server: RunningServer, tmp_path: Path
-) -> None:
-    """Every step of client_driver.py passes against the server."""
-    summary_path = tmp_path / "driver-summary.json"
+def run_driver(
+    driver: Path, client_python: Path, server: RunningServer, tmp_path: Path
+) -> dict[str, Any]:
+    """Run ``driver`` in the client's interpreter against ``server``; fail unless every one of
+    its steps passed. Answers the driver's summary."""
+    summary_path = tmp_path / f"{driver.stem}-summary.json"
     env = {key: value for key, value in os.environ.items() if key not in CLIENT_ENV_EXCLUDE}
-    env["MLMODEL_EMULATOR_TOKEN"] = mint_token("admin", emulator_server.env)
-    env["MLMODEL_EMULATOR_BOT_TOKEN"] = mint_token("ingestion-bot", emulator_server.env)
+    env["MLMODEL_EMULATOR_TOKEN"] = mint_token("admin", server.env)
+    env["MLMODEL_EMULATOR_BOT_TOKEN"] = mint_token("ingestion-bot", server.env)
     completed = subprocess.run(
         [
             str(client_python),
-            str(DRIVER),
+            str(driver),
             "--host-port",
-            emulator_server.host_port,
+            server.host_port,
             "--summary",
             str(summary_path),
         ],
@@ -60,7 +60,7 @@ def test_official_client(
     )
     logs = (
         f"--- driver stderr ---\n{completed.stderr[-8000:]}\n"
-        f"--- server log ({emulator_server.database}) ---\n{emulator_server.log_tail()}"
+        f"--- server log ({server.database}) ---\n{server.log_tail()}"
     )
     assert summary_path.is_file(), (
         f"the driver wrote no summary (exit code {completed.returncode})\n"
@@ -71,3 +71,12 @@ def test_official_client(
     failed = [step["name"] for step in summary["steps"] if step["status"] != "ok"]
     assert not failed, f"failed steps: {failed}\n{_describe_failures(summary)}\n\n{logs}"
     assert completed.returncode == 0, f"driver exit code {completed.returncode}\n{logs}"
+    return summary
+
+
+@pytest.mark.compat
+def test_official_client(
+    client_python: Path, emulator_server: RunningServer, tmp_path: Path
+) -> None:
+    """Every step of client_driver.py passes against the server."""
+    run_driver(DRIVER, client_python, emulator_server, tmp_path)

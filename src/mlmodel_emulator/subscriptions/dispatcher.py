@@ -88,18 +88,21 @@ def _claim(connection: Connection, owner: str, cipher: SecretCipher, now_ms: int
 
 
 async def send(client: httpx2.AsyncClient, destination: Doc, body: bytes) -> Sent:
-    """One ChangeEvent to one webhook: its headers, the signature when a secret key is set,
-    the destination's timeouts. Any answer but a 2xx, a timeout or no connection fails."""
+    """One ChangeEvent to one webhook: its headers and query parameters, the signature when a
+    secret key is set, the destination's timeouts. Any answer but a 2xx, a timeout or no
+    connection fails."""
     config = destination["config"]
     headers = {"Content-Type": "application/json", **(config.get("headers") or {})}
-    if config.get("secretKey"):
-        headers[SIGNATURE_HEADER] = signature(config["secretKey"], body)
+    # authType bearer (OpenMetadata 1.9+), or the older config.secretKey.
+    secret = (config.get("authType") or {}).get("secretKey") or config.get("secretKey")
+    if secret:
+        headers[SIGNATURE_HEADER] = signature(secret, body)
     connect, read = float(destination.get("timeout", 10)), float(destination.get("readTimeout", 12))
     timeout = httpx2.Timeout(connect=connect, read=read, write=read, pool=connect)
     try:
         response = await client.request(
             config.get("httpMethod", "POST"),
-            config["endpoint"],
+            _url(config["endpoint"], config.get("queryParams")),
             content=body,
             headers=headers,
             timeout=timeout,
@@ -110,6 +113,20 @@ async def send(client: httpx2.AsyncClient, destination: Doc, body: bytes) -> Sen
         return Sent(True, response.status_code)
     reason = f"{response.status_code} {response.reason_phrase}".strip()
     return Sent(False, response.status_code, reason[:1000])
+
+
+def _url(endpoint: str, params: dict[str, Any] | None) -> httpx2.URL:
+    """The endpoint with queryParams after its own query, written as Java writes them:
+    true/false for booleans, the rest as text."""
+    url = httpx2.URL(endpoint)
+    if not params:
+        return url
+    return url.copy_merge_params(
+        {
+            name: ("true" if value else "false") if isinstance(value, bool) else str(value)
+            for name, value in params.items()
+        }
+    )
 
 
 class Dispatcher:

@@ -34,6 +34,7 @@ from mlmodel_emulator.subscriptions.schemas import (
     CreateEventSubscription,
     Destination,
     EventSubscriptionPatch,
+    WebhookAuth,
 )
 
 ENTITY_TYPE: Final = "eventSubscription"
@@ -44,8 +45,9 @@ STORE: Final = Store(
     any_conflict=True,
 )
 
-# eventSubscription.json's defaults.
-DEFAULT_BATCH_SIZE: Final = 100
+# createEventSubscription.json's defaults, which OpenMetadata stores when a request leaves
+# them out (eventSubscription.json's own batchSize default, 100, is never used).
+DEFAULT_BATCH_SIZE: Final = 10
 DEFAULT_RETRIES: Final = 3
 DEFAULT_POLL_INTERVAL: Final = 10
 
@@ -62,12 +64,54 @@ def _check_destination(destination: Destination) -> None:
             f"Destination type {destination.type} is not supported: "
             "only Webhook destinations are delivered"
         )
+    _check_no_others(destination)
+    auth = destination.config.auth_type if destination.config else None
+    if auth is not None:
+        _check_auth(auth)
     endpoint = destination.config.endpoint if destination.config else None
     if not endpoint:
         raise BadRequest("A Webhook destination needs config.endpoint")
     parts = urlsplit(endpoint)
     if parts.scheme not in ("http", "https") or not parts.netloc:
         raise BadRequest(f"config.endpoint {endpoint} is not an http or https URL")
+
+
+# Stakeholder options of the client's models that a webhook has no use for.
+_NOT_STORED: Final = ("notifyDownstream", "downstreamDepth")
+_NOT_STORED_CONFIG: Final = ("receivers", "sendToAdmins", "sendToOwners", "sendToFollowers")
+
+
+def _check_no_others(destination: Destination) -> None:
+    """Taken when off: a webhook is sent to its endpoint and no one else."""
+    config = destination.config
+    asked = {
+        "notifyDownstream": bool(destination.notify_downstream),
+        "downstreamDepth": destination.downstream_depth is not None,
+        "receivers": bool(config and config.receivers),
+        "sendToAdmins": bool(config and config.send_to_admins),
+        "sendToOwners": bool(config and config.send_to_owners),
+        "sendToFollowers": bool(config and config.send_to_followers),
+    }
+    for name, on in asked.items():
+        if on:
+            raise BadRequest(
+                f"Destination {name} is not supported: a Webhook destination is sent to its "
+                "endpoint only"
+            )
+
+
+def _check_auth(auth: WebhookAuth) -> None:
+    if auth.type == "oauth2":
+        raise BadRequest(
+            "Webhook authType oauth2 is not supported: only none and bearer are delivered"
+        )
+    if auth.type == "bearer" and not auth.secret_key:
+        raise BadRequest("Webhook authType bearer needs secretKey")
+    oauth2 = (auth.token_url, auth.client_id, auth.client_secret, auth.scope)
+    if any(value is not None for value in oauth2) or (
+        auth.type == "none" and auth.secret_key is not None
+    ):
+        raise BadRequest(f"Webhook authType {auth.type} takes no other field")
 
 
 def _destinations(
@@ -83,8 +127,11 @@ def _destinations(
     result = []
     for index, destination in enumerate(requested):
         _check_destination(destination)
-        doc = destination.to_json_dict()
-        doc.pop("statusDetails", None)
+        doc = _bearer(destination.to_json_dict())
+        for key in ("statusDetails", *_NOT_STORED):
+            doc.pop(key, None)
+        if "config" in doc:
+            doc["config"] = {k: v for k, v in doc["config"].items() if k not in _NOT_STORED_CONFIG}
         if destination.id is None:
             before = before_all[index] if index < len(before_all) else None
             same = (
@@ -118,12 +165,29 @@ def _checked_trigger(value: Any) -> Doc:
     return trigger
 
 
+def _bearer(destination: Doc) -> Doc:
+    """The pre-1.9 config.secretKey as the authType bearer that carries it since: the answer
+    is then the webhook.json of the client, which has no secretKey."""
+    config = destination.get("config") or {}
+    if "secretKey" not in config:
+        return destination
+    if "authType" in config:
+        raise BadRequest("Give a webhook's secret key in config.authType or config.secretKey")
+    secret = config["secretKey"]
+    rest = {key: value for key, value in config.items() if key != "secretKey"}
+    return {**destination, "config": {**rest, "authType": {"type": "bearer", "secretKey": secret}}}
+
+
 def _with_secrets(doc: Doc, transform: Any) -> Doc:
     destinations = []
     for destination in doc.get("destinations", []):
         config = destination.get("config") or {}
         if config.get("secretKey"):
             config = {**config, "secretKey": transform(config["secretKey"])}
+        auth = config.get("authType") or {}
+        if auth.get("secretKey"):
+            config = {**config, "authType": {**auth, "secretKey": transform(auth["secretKey"])}}
+        if config is not destination.get("config"):
             destination = {**destination, "config": config}
         destinations.append(destination)
     return {**doc, "destinations": destinations} if "destinations" in doc else doc
@@ -247,9 +311,13 @@ class EventSubscriptions(Kind[CreateEventSubscription]):
     def open(self, doc: Doc, cipher: SecretCipher | None) -> Doc:
         assert cipher is not None
         try:
-            return _with_secrets(_without_status(doc), cipher.decrypt)
+            opened = _with_secrets(_without_status(doc), cipher.decrypt)
         except ValueError as exc:
             raise ServerMisconfigured(str(exc)) from None
+        # Documents written before authType (an imported state) answer in today's shape.
+        if "destinations" not in opened:
+            return opened
+        return {**opened, "destinations": [_bearer(d) for d in opened["destinations"]]}
 
     def present(self, doc: Doc, cipher: SecretCipher | None, *, reveal: bool) -> Doc:
         """In clear, each destination with its status details: the delivery's (see

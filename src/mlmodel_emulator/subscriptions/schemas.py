@@ -38,6 +38,7 @@ class SubscriptionCategory(StrEnum):
     Admins = "Admins"
     Assignees = "Assignees"
     Owners = "Owners"
+    Mentions = "Mentions"
     Followers = "Followers"
     External = "External"
 
@@ -68,6 +69,30 @@ class Effect(StrEnum):
     exclude = "exclude"
 
 
+class WebhookAuthType(StrEnum):
+    """entity/events/authentication/*.json#/properties/type; oauth2 is parsed to be refused."""
+
+    none = "none"
+    bearer = "bearer"
+    oauth2 = "oauth2"
+
+
+class WebhookAuth(ApiModel):
+    """webhook.json#/properties/authType (OpenMetadata 1.9+): webhookNoAuth.json,
+    webhookBearerAuth.json or webhookOAuth2Config.json, told apart by `type`."""
+
+    type: WebhookAuthType
+    secret_key: str | None = Field(
+        default=None,
+        alias="secretKey",
+        description="bearer: signs each body, X-OM-Signature: sha256=<hex HMAC-SHA256>.",
+    )
+    token_url: str | None = Field(default=None, alias="tokenUrl")
+    client_id: str | None = Field(default=None, alias="clientId")
+    client_secret: str | None = Field(default=None, alias="clientSecret")
+    scope: str | None = None
+
+
 class Webhook(ApiModel):
     """entity/events/webhook.json: where and how events are sent."""
 
@@ -75,10 +100,26 @@ class Webhook(ApiModel):
     secret_key: str | None = Field(
         default=None,
         alias="secretKey",
-        description="Signs each body: X-OM-Signature: sha256=<hex HMAC-SHA256>.",
+        description="Before OpenMetadata 1.9: signs each body, as authType bearer does.",
+    )
+    auth_type: WebhookAuth | None = Field(
+        default=None,
+        alias="authType",
+        description='{"type": "bearer", "secretKey": ...} signs each body; {"type": "none"}.',
     )
     headers: dict[str, str] | None = Field(default=None, description="Added to every request.")
+    query_params: dict[str, str | int | float | bool] | None = Field(
+        default=None,
+        alias="queryParams",
+        description="Added to the endpoint's query string on every request.",
+    )
     http_method: HttpMethod = Field(default=HttpMethod.POST, alias="httpMethod")
+    # Who else is told, for the destinations of other categories: taken when off or empty
+    # (the client's models carry them), refused otherwise, never stored.
+    receivers: list[str] | None = None
+    send_to_admins: bool | None = Field(default=None, alias="sendToAdmins")
+    send_to_owners: bool | None = Field(default=None, alias="sendToOwners")
+    send_to_followers: bool | None = Field(default=None, alias="sendToFollowers")
 
 
 class Trigger(ApiModel):
@@ -115,6 +156,10 @@ class Destination(ApiModel):
     read_timeout: int = Field(default=12, ge=1, alias="readTimeout")
     enabled: bool = True
     config: Webhook | None = None
+    # Lineage stakeholders (OpenMetadata 1.10+): taken when off, refused otherwise, never
+    # stored.
+    notify_downstream: bool | None = Field(default=None, alias="notifyDownstream")
+    downstream_depth: int | None = Field(default=None, ge=1, alias="downstreamDepth")
 
 
 class Argument(ApiModel):
@@ -185,9 +230,16 @@ class SubscriptionStatusAnswer(ResponseModel):
     timestamp: int | None = None
 
 
+class WebhookAuthAnswer(ResponseModel):
+    type: WebhookAuthType
+    secretKey: str | None = None
+
+
 class WebhookAnswer(ResponseModel):
     endpoint: str
     secretKey: str | None = None
+    authType: WebhookAuthAnswer | None = None
+    queryParams: dict[str, str | int | float | bool] | None = None
     headers: dict[str, str] | None = None
     httpMethod: HttpMethod
 
