@@ -40,6 +40,7 @@ def test_readme_curl_examples_succeed_in_order(tmp_path):
         ("GET", 200),
         ("GET", 200),
         ("GET", 200),
+        ("POST", 201),
         ("PUT", 201),
         ("GET", 200),
         ("GET", 200),
