@@ -368,15 +368,17 @@ def update(
 def replace_versioned(
     connection: Connection, kind: Kind[Any], pairs: Sequence[tuple[Doc, Doc]]
 ) -> None:
-    """Write new versions of stored entities: each one it replaces goes to history."""
+    """Write new versions of stored entities: each one it replaces goes to history.
+
+    Each `before` is its entity's row as read in this transaction, so the database copies
+    it to history from the row itself."""
     if not pairs:
         return
-    if kind.keeps_history:
-        kind.store.add_versions(connection, [stored_form(kind, before) for before, _ in pairs])
     kind.store.replace_many(
         connection,
         [stored_form(kind, after) for _, after in pairs],
         previous=[before for before, _ in pairs],
+        keep_history=kind.keeps_history,
     )
 
 

@@ -24,7 +24,7 @@ from sqlalchemy import (
     update,
 )
 from sqlalchemy import column as sql_column
-from sqlalchemy.dialects import postgresql
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 
 from mlmodel_emulator.common import versioning
@@ -124,6 +124,26 @@ class Store:
             .where(self.table.c.id == bindparam("b_id"))
             .values({key: bindparam("b_" + key) for key in names})
         )
+
+    @cached_property
+    def _to_history(self) -> tuple[Any, Any]:
+        """(PostgreSQL, SQLite) statements that copy the current row of `b_id` to history,
+        its document copied by the database rather than sent again. PostgreSQL: a
+        data-modifying CTE of the row's UPDATE, so a new version is one statement (the CTE
+        reads the row as it was before the UPDATE). SQLite, which has none: an INSERT ...
+        SELECT run just before the UPDATE."""
+        assert self.versions is not None
+        c = self.table.c
+        columns = [self.owner_key, "version_tenths", "doc"]
+        current = select(c.id, c.version_tenths, c.doc).where(c.id == bindparam("b_id"))
+        pg_copy = (
+            postgresql.insert(self.versions)
+            .from_select(columns, current)
+            .on_conflict_do_nothing()
+            .cte("to_history")
+        )
+        sqlite_copy = sqlite.insert(self.versions).from_select(columns, current)
+        return self._replace.add_cte(pg_copy), sqlite_copy.on_conflict_do_nothing()
 
     # ------------------------------------------------------------------ reads
 
@@ -225,10 +245,18 @@ class Store:
         return inserted
 
     def replace_many(
-        self, connection: Connection, docs: Sequence[Doc], *, previous: Sequence[Doc] | None = None
+        self,
+        connection: Connection,
+        docs: Sequence[Doc],
+        *,
+        previous: Sequence[Doc] | None = None,
+        keep_history: bool = False,
     ) -> None:
         """Overwrite current documents (one executemany). With the `previous` documents,
-        the domain mirror is rewritten only for those whose domains changed.
+        the domain mirror is rewritten only for those whose domains changed. With
+        `keep_history`, each row as it is now goes to history first (a version stored
+        twice is kept once), copied by the database: one statement with the UPDATE on
+        PostgreSQL, one more executemany on SQLite.
 
         409 when one takes a unique value (a user's email) that another entity holds.
         """
@@ -236,8 +264,15 @@ class Store:
             return
         ordered = sorted(docs, key=lambda doc: doc["fullyQualifiedName"])
         rows = [{("b_" + key): value for key, value in self.row(doc).items()} for doc in ordered]
+        statement = self._replace
+        if keep_history and self.versions is not None:
+            with_history, copy = self._to_history
+            if connection.dialect.name == "postgresql":
+                statement = with_history
+            else:
+                connection.execute(copy, [{"b_id": row["b_id"]} for row in rows])
         try:
-            connection.execute(self._replace, rows)
+            connection.execute(statement, rows)
         except IntegrityError:
             raise EntityAlreadyExists() from None
         if self.domains is None:
