@@ -44,6 +44,7 @@ from mlmodel_emulator.entities.kind import (
     Rule,
 )
 from mlmodel_emulator.entities.permissions import Actor, Operation
+from mlmodel_emulator.entities.store import tenths
 from mlmodel_emulator.errors import (
     ApiError,
     BadRequest,
@@ -190,7 +191,7 @@ def next_version(kind: Kind[Any], original: Doc, changed: Doc, caller: Caller) -
     return {
         **changed,
         "version": versioning.to_wire(
-            versioning.next_version(versioning.from_wire(original["version"]))
+            versioning.next_version(tenths(original["version"]))
         ),
         "updatedAt": caller.now_ms,
         "updatedBy": caller.principal.name,
