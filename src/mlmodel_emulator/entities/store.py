@@ -30,6 +30,7 @@ from sqlalchemy.exc import IntegrityError
 from mlmodel_emulator.common import versioning
 from mlmodel_emulator.common.paging import Cursor
 from mlmodel_emulator.db.statements import (
+    Direct,
     InsertNew,
     ManyLookup,
     insert_ignoring_conflicts,
@@ -87,15 +88,15 @@ class Store:
     # ------------------------------------------------------------------ statements
 
     @cached_property
-    def _lookups(self) -> dict[tuple[str, str | None], Select[Any]]:
+    def _lookups(self) -> dict[tuple[str, str | None], Direct]:
         # Built once per table: building a statement costs about as much as running it,
         # and the user lookup runs on every request.
-        lookups: dict[tuple[str, str | None], Select[Any]] = {}
+        lookups: dict[tuple[str, str | None], Direct] = {}
         for column in ("id", "fqn"):
             statement = select(self.table.c.doc).where(self.table.c[column] == bindparam("key"))
-            lookups[(column, None)] = statement
-            lookups[(column, "update")] = statement.with_for_update()
-            lookups[(column, "share")] = statement.with_for_update(read=True)
+            lookups[(column, None)] = Direct(statement)
+            lookups[(column, "update")] = Direct(statement.with_for_update())
+            lookups[(column, "share")] = Direct(statement.with_for_update(read=True))
         return lookups
 
     @cached_property
@@ -117,7 +118,7 @@ class Store:
         return InsertNew(self.table, key=c.fqn, identity=c.id, any_conflict=self.any_conflict)
 
     @cached_property
-    def _replace(self) -> dict[tuple[bool, bool], Any]:
+    def _replace(self) -> dict[tuple[bool, bool], Direct]:
         """The UPDATE of one row by `b_id`, in four forms: (whole, with history).
 
         Whole sets every column. Otherwise only the document, its version and time: when
@@ -141,7 +142,7 @@ class Store:
                 .where(c.id == bindparam("b_id"))
                 .values({key: bindparam("b_" + key) for key in keys})
             )
-            forms[(whole, False)] = statement
+            forms[(whole, False)] = Direct(statement)
             if self.versions is not None:
                 copy = (
                     postgresql.insert(self.versions)
@@ -149,7 +150,7 @@ class Store:
                     .on_conflict_do_nothing()
                     .cte("to_history")
                 )
-                forms[(whole, True)] = statement.add_cte(copy)
+                forms[(whole, True)] = Direct(statement.add_cte(copy))
         return forms
 
     @property
@@ -162,11 +163,11 @@ class Store:
         return select(c.id, c.version_tenths, c.doc).where(c.id == bindparam("b_id"))
 
     @cached_property
-    def _copy_to_history(self) -> Any:
+    def _copy_to_history(self) -> Direct:
         """SQLite: INSERT ... SELECT of the current row of `b_id` into history."""
         assert self.versions is not None
         copy = sqlite.insert(self.versions).from_select(self._history_columns, self._current_row)
-        return copy.on_conflict_do_nothing()
+        return Direct(copy.on_conflict_do_nothing())
 
     # ------------------------------------------------------------------ reads
 
@@ -174,7 +175,7 @@ class Store:
         self, connection: Connection, entity_id: str, *, for_update: bool = False
     ) -> Doc | None:
         statement = self._lookups[("id", "update" if for_update else None)]
-        doc: Doc | None = connection.execute(statement, {"key": entity_id}).scalar_one_or_none()
+        doc: Doc | None = statement.scalar_one_or_none(connection, {"key": entity_id})
         return doc
 
     def get_by_fqn(
@@ -189,7 +190,7 @@ class Store:
         change or go, but others may read it so too: a parent while its child is written)."""
         lock = "update" if for_update else "share" if for_share else None
         statement = self._lookups[("fqn", lock)]
-        doc: Doc | None = connection.execute(statement, {"key": fqn}).scalar_one_or_none()
+        doc: Doc | None = statement.scalar_one_or_none(connection, {"key": fqn})
         return doc
 
     def get_many_by_id(
@@ -303,9 +304,9 @@ class Store:
         history = keep_history and self.versions is not None
         postgres = connection.dialect.name == "postgresql"
         if history and not postgres:
-            connection.execute(self._copy_to_history, [{"b_id": row["id"]} for row in rows])
+            self._copy_to_history.run(connection, [{"b_id": row["id"]} for row in rows])
         try:
-            connection.execute(self._replace[(whole, history and postgres)], params)
+            self._replace[(whole, history and postgres)].run(connection, params)
         except IntegrityError:
             raise EntityAlreadyExists() from None
         if self.domains is None:
