@@ -244,7 +244,7 @@ class Direct:
         return compiled
 
     def rows(self, connection: Connection, params: dict[str, Any]) -> list[tuple[Any, ...]]:
-        """Every row of a SELECT (or RETURNING), converted as SQLAlchemy converts them."""
+        """Every row of a SELECT, converted as SQLAlchemy converts them."""
         compiled = self._sql(connection, params)
         if compiled is None:
             return [tuple(row) for row in connection.execute(self.statement, params)]
@@ -275,21 +275,17 @@ class _DirectSql:
     @classmethod
     def of(cls, statement: Any, dialect: Any, names: Sequence[str]) -> _DirectSql:
         compiled: Any = statement.compile(dialect=dialect, column_keys=list(names))
-        assert compiled.positional and not compiled.literal_execute_params
+        assert compiled.positional
+        assert not compiled.literal_execute_params
         binds = []
         for name in compiled.positiontup:
             bind = compiled.binds[name]
             assert not bind.expanding
             binds.append((name, bind.type.dialect_impl(dialect).bind_processor(dialect)))
+        selected = statement.selected_columns if isinstance(statement, Select) else ()
         results = tuple(
-            column.type.dialect_impl(dialect).result_processor(dialect, None)
-            for column in getattr(statement, "selected_columns", ())
+            column.type.dialect_impl(dialect).result_processor(dialect, None) for column in selected
         )
-        if not results and getattr(statement, "_returning", ()):
-            results = tuple(
-                column.type.dialect_impl(dialect).result_processor(dialect, None)
-                for column in statement._returning
-            )
         return cls(compiled.string, tuple(binds), results)
 
     def run(self, connection: Connection, params: Sequence[dict[str, Any]]) -> Any:

@@ -190,9 +190,7 @@ def next_version(kind: Kind[Any], original: Doc, changed: Doc, caller: Caller) -
         return None
     return {
         **changed,
-        "version": versioning.to_wire(
-            versioning.next_version(tenths(original["version"]))
-        ),
+        "version": versioning.to_wire(versioning.next_version(tenths(original["version"]))),
         "updatedAt": caller.now_ms,
         "updatedBy": caller.principal.name,
         "changeDescription": change,

@@ -246,8 +246,10 @@ class Store:
         PostgreSQL: transaction-scoped advisory locks, taken in key order by one statement.
         SQLite: nothing to do, a write transaction holds the whole database.
         """
+        if connection.dialect.name != "postgresql":
+            return
         keys = sorted({name_lock_key(self.table.name, fqn) for fqn in fqns})
-        if keys and connection.dialect.name == "postgresql":
+        if keys:
             connection.execute(_LOCK_KEYS, {"keys": keys})
 
     def add(self, connection: Connection, doc: Doc) -> bool:
@@ -294,8 +296,8 @@ class Store:
         whole = previous is None or len(previous) != len(docs)
         if not whole:
             assert previous is not None
-            before = {doc["id"]: self.row(doc) for doc in previous}
-            whole = any(_other_columns(row) != _other_columns(before[row["id"]]) for row in rows)
+            as_read = {doc["id"]: _other_columns(self.row(doc)) for doc in previous}
+            whole = any(_other_columns(row) != as_read.get(row["id"]) for row in rows)
         keys = None if whole else ("id", *_DOCUMENT_COLUMNS)
         params = [
             {("b_" + key): value for key, value in row.items() if keys is None or key in keys}
