@@ -10,7 +10,7 @@ their statement triggers: a bulk of new rows is still one counter update. SQLite
 flips by a row trigger of this kind.
 
 Revision ID: e4b8c1d6a9f2
-Revises: 7c41e2a9d5f3
+Revises: 9b4e6f2a1c8d
 Create Date: 2026-12-07 11:30:00
 """
 
@@ -21,7 +21,7 @@ from collections.abc import Sequence
 from alembic import op
 
 revision: str = "e4b8c1d6a9f2"
-down_revision: str | None = "7c41e2a9d5f3"
+down_revision: str | None = "9b4e6f2a1c8d"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
@@ -35,6 +35,7 @@ COUNTED_TABLES = (
     "domain",
     "classification",
     "tag",
+    "event_subscription",
 )
 
 # One row moved from one side of the count to the other: +1 where it is now, -1 where it was.
