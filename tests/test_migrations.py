@@ -134,3 +134,26 @@ def test_checkout_alembic_ini_runs_the_packaged_scripts(tmp_path):
     finally:
         engine.dispose()
     assert revision == ScriptDirectory.from_config(packaged).get_current_head()
+
+
+def test_count_follows_updates_by_a_row_trigger_on_deleted_on_postgresql(tmp_path):
+    # A statement trigger ran on every UPDATE (every PUT); only a flip of `deleted` moves a
+    # count, and an UPDATE that leaves `deleted` out of its SET list fires nothing.
+    with fresh_database("postgresql", tmp_path) as url:
+        command.upgrade(alembic_config(Settings(database_url=url, data_dir=tmp_path)), "head")
+        engine = make_engine(url)
+        try:
+            with engine.connect() as connection:
+                triggers = connection.exec_driver_sql(
+                    "SELECT t.action_orientation, t.action_condition, c.event_object_column"
+                    " FROM information_schema.triggers AS t"
+                    " JOIN information_schema.triggered_update_columns AS c"
+                    " ON c.trigger_name = t.trigger_name"
+                    " WHERE t.trigger_name = 'mlmodel_service_count_update'"
+                ).all()
+        finally:
+            engine.dispose()
+
+    assert [tuple(row) for row in triggers] == [
+        ("ROW", "(old.deleted IS DISTINCT FROM new.deleted)", "deleted")
+    ]

@@ -7,6 +7,7 @@ Both belong to one application, so to one process: with several workers, each ha
 
 from __future__ import annotations
 
+import os
 import random
 import time
 import uuid
@@ -16,6 +17,16 @@ from collections.abc import Iterable
 def real_now_ms() -> int:
     """The real time, in epoch milliseconds."""
     return time.time_ns() // 1_000_000
+
+
+def random_uuid() -> str:
+    """str(uuid.uuid4()), made without a UUID object: a third of the cost, and a bulk of
+    new entities draws two ids for each (the entity's, its event's)."""
+    raw = bytearray(os.urandom(16))
+    raw[6] = (raw[6] & 0x0F) | 0x40  # version 4
+    raw[8] = (raw[8] & 0x3F) | 0x80  # RFC 4122 variant
+    h = raw.hex()
+    return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
 
 
 class Clock:
@@ -78,7 +89,7 @@ class Ids:
 
     def new(self) -> str:
         if self._random is None:
-            return str(uuid.uuid4())
+            return random_uuid()
         while True:
             made = str(uuid.UUID(int=self._random.getrandbits(128), version=4))
             if made not in self._taken:

@@ -44,6 +44,7 @@ from mlmodel_emulator.entities.kind import (
     Rule,
 )
 from mlmodel_emulator.entities.permissions import Actor, Operation
+from mlmodel_emulator.entities.store import tenths
 from mlmodel_emulator.errors import (
     ApiError,
     BadRequest,
@@ -189,9 +190,7 @@ def next_version(kind: Kind[Any], original: Doc, changed: Doc, caller: Caller) -
         return None
     return {
         **changed,
-        "version": versioning.to_wire(
-            versioning.next_version(versioning.from_wire(original["version"]))
-        ),
+        "version": versioning.to_wire(versioning.next_version(tenths(original["version"]))),
         "updatedAt": caller.now_ms,
         "updatedBy": caller.principal.name,
         "changeDescription": change,
@@ -368,15 +367,17 @@ def update(
 def replace_versioned(
     connection: Connection, kind: Kind[Any], pairs: Sequence[tuple[Doc, Doc]]
 ) -> None:
-    """Write new versions of stored entities: each one it replaces goes to history."""
+    """Write new versions of stored entities: each one it replaces goes to history.
+
+    Each `before` is its entity's row as read in this transaction, so the database copies
+    it to history from the row itself."""
     if not pairs:
         return
-    if kind.keeps_history:
-        kind.store.add_versions(connection, [stored_form(kind, before) for before, _ in pairs])
     kind.store.replace_many(
         connection,
         [stored_form(kind, after) for _, after in pairs],
         previous=[before for before, _ in pairs],
+        keep_history=kind.keeps_history,
     )
 
 

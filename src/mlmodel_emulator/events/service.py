@@ -27,6 +27,7 @@ from sqlalchemy import column as sql_column
 from sqlalchemy.dialects import postgresql
 
 from mlmodel_emulator.db.session import before_commit
+from mlmodel_emulator.db.statements import Direct
 from mlmodel_emulator.entities.store import EVENT_ORDER_LOCK_KEY
 from mlmodel_emulator.errors import BadRequest
 from mlmodel_emulator.events.models import CHANGE_EVENT
@@ -105,7 +106,7 @@ _INSERT_PG: Final = postgresql.insert(CHANGE_EVENT).from_select(
     list(_COLUMNS),
     select(*(_RECORDS.c[name] for name in _COLUMNS)).select_from(_LOCKED.join(_RECORDS, true())),
 )
-_INSERT: Final = CHANGE_EVENT.insert()
+_INSERT: Final = Direct(CHANGE_EVENT.insert())
 
 
 def record(connection: Connection, events: Sequence[Doc]) -> None:
@@ -118,7 +119,7 @@ def record(connection: Connection, events: Sequence[Doc]) -> None:
     if not events:
         return
     if connection.dialect.name != "postgresql":
-        connection.execute(_INSERT, [_row(doc) for doc in events])
+        _INSERT.run(connection, [_row(doc) for doc in events])
         return
     hooks = before_commit(connection)
     if hooks is None:
