@@ -193,6 +193,17 @@ class Settings(BaseSettings):
             "failure of the same event (capped at 5 minutes)."
         ),
     )
+    subscription_lease_ms: int = Field(
+        default=60_000,
+        ge=100,
+        description=(
+            "How long, in milliseconds, a worker process keeps a webhook destination "
+            "without a word from it: a worker that dies mid-delivery holds it that long "
+            "before another takes over. Keep it longer than one send (a destination's "
+            "timeout plus readTimeout, 22 s by default), or a slow send is taken over and "
+            "sent twice."
+        ),
+    )
     access_log: bool = Field(
         default=False, description="Log every request (costs about 60 µs per request)."
     )

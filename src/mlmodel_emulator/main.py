@@ -104,6 +104,7 @@ def _start_delivery(
         cipher,
         poll_ms=settings.subscription_poll_ms,
         retry_base_ms=settings.subscription_retry_base_ms,
+        lease_ms=settings.subscription_lease_ms,
     )
     return asyncio.create_task(dispatcher.run(), name="event-subscription-delivery")
 

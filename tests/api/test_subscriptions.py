@@ -14,7 +14,11 @@ from urllib.parse import parse_qsl
 import pytest
 from sqlalchemy import select, text, update
 
-from mlmodel_emulator.subscriptions.models import EventSubscriptionRecord
+from mlmodel_emulator.subscriptions.models import (
+    DELIVERY,
+    SUBSCRIPTIONS,
+    EventSubscriptionRecord,
+)
 from tests.factories import SERVICES_URL, create_request
 from tests.webhook_receiver import Receiver, webhook_receiver
 
@@ -736,3 +740,73 @@ def test_write_is_answered_while_the_endpoint_is_unreachable(fast, auth_headers)
     assert status["lastFailedReason"].startswith("ConnectError")
     assert "lastFailedStatusCode" not in status
     assert status["nextAttempt"] > status["lastFailedAt"]
+
+
+# ---------------------------------------------------------------------------- broken state
+
+
+def _stored_status(engine, subscription_id: str) -> dict[str, Any]:
+    """The delivery's status details as stored (a subscription that no longer opens
+    cannot be read through the API)."""
+    with engine.connect() as connection:
+        status: dict[str, Any] = connection.execute(
+            select(DELIVERY.c.status).where(DELIVERY.c.subscription_id == subscription_id)
+        ).scalar_one()
+    return status
+
+
+def _edit_stored_destination(engine, subscription_id: str, edit) -> None:
+    with engine.begin() as connection:
+        doc = connection.execute(
+            select(SUBSCRIPTIONS.c.doc).where(SUBSCRIPTIONS.c.id == subscription_id)
+        ).scalar_one()
+        edit(doc["destinations"][0])
+        connection.execute(
+            update(SUBSCRIPTIONS).where(SUBSCRIPTIONS.c.id == subscription_id).values(doc=doc)
+        )
+
+
+def test_a_secret_key_that_no_longer_decrypts_fails_its_destination_alone(
+    fast, auth_headers, engine
+):
+    with webhook_receiver() as good, webhook_receiver() as bad:
+        body = subscription(bad.url, name="broken", config={"secretKey": "s3cret"})
+        broken = fast.post(URL, json=body, headers=auth_headers).json()
+        _create(fast, auth_headers, name="fine", endpoint=good.url)
+        # As after a restart with another secrets key: the ciphertext no longer opens.
+        _edit_stored_destination(
+            engine, broken["id"], lambda d: d["config"].update(secretKey="fernet:gAAAAAbroken")
+        )
+        _service(fast, auth_headers, "svc_a")
+
+        (delivered,) = good.wait_for_events(1)
+        bad.wait_for(lambda _: _stored_status(engine, broken["id"])["status"] == "failed")
+        status = _stored_status(engine, broken["id"])
+        with engine.connect() as connection:
+            lease = connection.execute(
+                select(DELIVERY.c.lease_owner).where(DELIVERY.c.subscription_id == broken["id"])
+            ).scalar_one()
+        sent_while_broken = len(bad.attempts)
+
+    assert delivered["entityFullyQualifiedName"] == "svc_a"
+    assert "MLMODEL_EMULATOR_SECRETS_PREVIOUS_KEY" in status["lastFailedReason"]
+    assert isinstance(status["lastFailedAt"], int)
+    assert lease is None
+    assert sent_while_broken == 0
+
+
+def test_a_stored_destination_that_no_longer_reads_fails_alone(fast, auth_headers, engine):
+    with webhook_receiver() as good:
+        broken = _create(fast, auth_headers, name="broken")
+        _create(fast, auth_headers, name="fine", endpoint=good.url)
+        _edit_stored_destination(engine, broken["id"], lambda d: d["config"].pop("endpoint"))
+        _service(fast, auth_headers, "svc_a")
+        _service(fast, auth_headers, "svc_b")
+
+        events = good.wait_for_events(2)
+        good.wait_for(lambda _: _stored_status(engine, broken["id"])["status"] == "failed")
+        status = _stored_status(engine, broken["id"])
+
+    assert [e["entityFullyQualifiedName"] for e in events] == ["svc_a", "svc_b"]
+    assert status["lastFailedReason"].startswith("the stored subscription cannot be delivered")
+    assert "endpoint" in status["lastFailedReason"]

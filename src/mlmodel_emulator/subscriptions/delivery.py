@@ -20,6 +20,7 @@ ACTIVE = "active"
 AWAITING_RETRY = "awaitingRetry"
 RETRY_LIMIT_REACHED = "retryLimitReached"
 DISABLED = "disabled"
+FAILED = "failed"
 
 
 def max_seq(connection: Connection) -> int:
@@ -57,6 +58,13 @@ def sync_destinations(
         cursor = max_seq(connection)
         rows = [_new_row(subscription_id, d, cursor) for d in destination_ids]
         insert_ignoring_conflicts(connection, DELIVERY, rows)
+    # A write of the subscription (a secret key submitted again, say) is the cue to try its
+    # parked destinations at once (see `park`).
+    connection.execute(
+        update(DELIVERY)
+        .where(c.subscription_id == subscription_id, c.attempts == 0, c.next_attempt_at > 0)
+        .values(next_attempt_at=0)
+    )
 
 
 def taken_elsewhere(
@@ -259,6 +267,25 @@ def release(
     if status is not None:
         values["status"] = status
     connection.execute(update(DELIVERY).where(_mine(destination_id, owner)).values(**values))
+
+
+def park(
+    connection: Connection, destination_id: str, owner: str, *, status: Doc, until: int
+) -> None:
+    """A destination that cannot be delivered as stored: the status says why, the lease is
+    let go, and it is due again at `until` or at the next write of its subscription
+    (parked is `attempts` 0 with a `next_attempt_at`, which no retry has)."""
+    connection.execute(
+        update(DELIVERY)
+        .where(_mine(destination_id, owner))
+        .values(
+            attempts=0,
+            next_attempt_at=until,
+            status=status,
+            lease_owner=None,
+            lease_expires_at=0,
+        )
+    )
 
 
 def release_all(connection: Connection, owner: str) -> None:

@@ -6,7 +6,9 @@ conditional UPDATE), and its cursor moves only under that lease, so two workers 
 deliver one destination at once. Every HTTP call runs outside any database transaction;
 each outcome is then recorded in a short transaction of its own. A worker that dies
 mid-send leaves its lease to expire and the event to be sent again: consumers dedupe on
-the event's id.
+the event's id. A destination that cannot be delivered as stored (a secret key that no
+longer decrypts, a document that no longer reads) fails alone: its status says so, and
+every other destination is delivered.
 """
 
 from __future__ import annotations
@@ -26,10 +28,12 @@ from typing import Any, Final, TypeVar
 import httpx2
 import orjson
 from sqlalchemy import Connection
+from sqlalchemy.exc import SQLAlchemyError
 
 from mlmodel_emulator.auth.secrets import SecretCipher
 from mlmodel_emulator.clock import real_now_ms
 from mlmodel_emulator.db.session import Database
+from mlmodel_emulator.errors import ApiError, ServerMisconfigured
 from mlmodel_emulator.subscriptions import delivery, filters
 from mlmodel_emulator.subscriptions.kind import EVENT_SUBSCRIPTIONS
 
@@ -39,13 +43,19 @@ T = TypeVar("T")
 logger = logging.getLogger(__name__)
 
 SIGNATURE_HEADER: Final = "X-OM-Signature"
-# How long a claimed destination stays this worker's without a word from it: longer than
-# one send with the default timeouts (10 s to connect, 12 s to read).
-LEASE_MS: Final = 60_000
 # Destinations claimed per poll, and events read per claimed destination.
 CLAIM_LIMIT: Final = 50
 # The longest wait between two attempts at one event.
 MAX_BACKOFF_MS: Final = 300_000
+# How long a destination that cannot be delivered as stored waits before it is tried
+# again, unless its subscription is written before.
+BROKEN_RETRY_MS: Final = 60_000
+UNDECRYPTABLE: Final = (
+    "the webhook's stored secretKey does not decrypt with the configured secrets key "
+    "(MLMODEL_EMULATOR_SECRETS_KEY changed, or the stored value is corrupted): restore the "
+    "former key as MLMODEL_EMULATOR_SECRETS_PREVIOUS_KEY; until then the subscription can "
+    "be neither read, changed nor deleted, and the secretKey cannot be re-submitted"
+)
 
 
 def signature(secret: str, body: bytes) -> str:
@@ -76,14 +86,47 @@ class Work:
     events: list[tuple[int, Doc]]
 
 
-def _claim(connection: Connection, owner: str, cipher: SecretCipher, now_ms: int) -> list[Work]:
+def failed_status(status: Doc, now_ms: int, reason: str) -> Doc:
+    """The status details of a destination that cannot be delivered as stored."""
+    kept = {k: v for k, v in status.items() if k not in ("nextAttempt", "lastFailedStatusCode")}
+    return {
+        **kept,
+        "status": delivery.FAILED,
+        "lastFailedAt": now_ms,
+        "lastFailedReason": reason[:1000],
+        "timestamp": now_ms,
+    }
+
+
+def unreadable(exc: Exception) -> str:
+    """Why a stored subscription cannot be delivered, and what to do about it."""
+    return (
+        f"the stored subscription cannot be delivered ({type(exc).__name__}: {exc}): "
+        "submit it again (PUT) with a valid destination"
+    )
+
+
+def _claim(
+    connection: Connection, owner: str, cipher: SecretCipher, now_ms: int, lease_ms: int
+) -> list[Work]:
     delivery.add_missing(connection)
     work = []
-    for claimed in delivery.claim(connection, owner, now_ms, LEASE_MS, CLAIM_LIMIT):
-        subscription = EVENT_SUBSCRIPTIONS.open(claimed.subscription, cipher)
-        batch = min(int(subscription.get("batchSize") or CLAIM_LIMIT), CLAIM_LIMIT)
-        events = delivery.events_after(connection, claimed.cursor, batch)
-        work.append(Work(claimed, subscription, events))
+    for claimed in delivery.claim(connection, owner, now_ms, lease_ms, CLAIM_LIMIT):
+        try:
+            subscription = EVENT_SUBSCRIPTIONS.open(claimed.subscription, cipher)
+            batch = min(int(subscription.get("batchSize") or CLAIM_LIMIT), CLAIM_LIMIT)
+        except ServerMisconfigured:
+            reason = UNDECRYPTABLE
+        except (KeyError, TypeError, ValueError, AttributeError) as exc:
+            reason = unreadable(exc)
+        else:
+            events = delivery.events_after(connection, claimed.cursor, batch)
+            work.append(Work(claimed, subscription, events))
+            continue
+        logger.warning("Event subscription destination %s: %s", claimed.destination_id, reason)
+        status = failed_status(claimed.status, now_ms, reason)
+        until = now_ms + BROKEN_RETRY_MS
+        delivery.park(connection, claimed.destination_id, owner, status=status, until=until)
     return work
 
 
@@ -139,12 +182,14 @@ class Dispatcher:
         *,
         poll_ms: int,
         retry_base_ms: int,
+        lease_ms: int = 60_000,
         client: httpx2.AsyncClient | None = None,
     ) -> None:
         self.database = database
         self.cipher = cipher
         self.poll_s = poll_ms / 1000
         self.retry_base_ms = retry_base_ms
+        self.lease_ms = lease_ms
         self.owner = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
         self._client = client
 
@@ -190,12 +235,34 @@ class Dispatcher:
         now_ms = real_now_ms()
         if not await self._db(False, delivery.pending, self.owner, now_ms):
             return False
-        claimed = await self._db(True, _claim, self.owner, self.cipher, now_ms)
+        claimed = await self._db(True, _claim, self.owner, self.cipher, now_ms, self.lease_ms)
         done = await asyncio.gather(*(self.deliver(client, work) for work in claimed))
         return any(done)
 
     async def deliver(self, client: httpx2.AsyncClient, work: Work) -> bool:
-        """The events after one destination's cursor, in order, until one fails."""
+        """The events after one destination's cursor, in order, until one fails. A stored
+        destination that cannot be sent to (its document no longer reads, say) fails alone;
+        the database away fails the poll."""
+        try:
+            return await self._deliver(client, work)
+        except (ApiError, SQLAlchemyError):
+            raise
+        except Exception as exc:
+            destination_id = work.claimed.destination_id
+            logger.exception("Event subscription destination %s failed", destination_id)
+            now = real_now_ms()
+            status = failed_status(work.claimed.status, now, unreadable(exc))
+            await self._db(
+                True,
+                delivery.park,
+                destination_id,
+                self.owner,
+                status=status,
+                until=now + BROKEN_RETRY_MS,
+            )
+            return False
+
+    async def _deliver(self, client: httpx2.AsyncClient, work: Work) -> bool:
         claimed, subscription = work.claimed, work.subscription
         destination_id = claimed.destination_id
         destination = next(
@@ -284,7 +351,7 @@ class Dispatcher:
             self.owner,
             cursor=cursor,
             status=status,
-            lease_until=now + LEASE_MS,
+            lease_until=now + self.lease_ms,
             failed=failed,
         )
         if not moved:
