@@ -1,14 +1,20 @@
 """Webhook delivery by real servers: two worker processes on one PostgreSQL database deliver
-every event once and in order (the lease), and a server stopped mid-stream and started again
-loses nothing (the cursor is in the database)."""
+every event once and in order (the lease), a server stopped mid-stream and started again
+loses nothing (the cursor is in the database), and a worker killed mid-send is taken over
+when its lease expires."""
 
 from __future__ import annotations
 
+import os
+import signal
 from pathlib import Path
 from typing import Any
 
 import pytest
+from sqlalchemy import select
 
+from mlmodel_emulator.db.engine import make_engine
+from mlmodel_emulator.subscriptions.models import DELIVERY
 from tests.databases import fresh_database
 from tests.factories import create_request
 from tests.live_server import mint_token, run_cli, running_server, send, server_env
@@ -89,4 +95,42 @@ def test_server_stopped_mid_stream_delivers_the_rest_when_started_again(
     assert delivered_before_restart == names[:3]
     assert _names(events) == names, server.log_tail()
     # The event lost in flight was sent again after the restart.
+    assert _names([a.event for a in receiver.attempts]) == [*names[:4], *names[3:]]
+
+
+def _lease_owner(database_url: str) -> str | None:
+    engine = make_engine(database_url)
+    try:
+        with engine.connect() as connection:
+            owner: str | None = connection.execute(select(DELIVERY.c.lease_owner)).scalar_one()
+    finally:
+        engine.dispose()
+    return owner
+
+
+def test_worker_killed_mid_send_is_taken_over_when_its_lease_expires(tmp_path: Path) -> None:
+    names = [f"svc_{i:02d}" for i in range(12)]
+    lease = {**FAST, "MLMODEL_EMULATOR_SUBSCRIPTION_LEASE_MS": "3000"}
+    # The 4th request is held unanswered while the worker sending it is killed outright.
+    with (
+        webhook_receiver(hold_at=4) as receiver,
+        server_on_fresh_database("postgresql", tmp_path, workers=2, extra_env=lease) as server,
+    ):
+        token = mint_token("admin", server.env)
+        _subscribe(server.base_url, token, receiver.url)
+        _create_services(server.base_url, token, names)
+        receiver.wait_for(lambda r: r.held.is_set(), timeout=60)
+        # The lease owner is <host>:<pid>:<random>: the worker sending the held request.
+        owner = _lease_owner(server.env["DATABASE_URL"])
+        assert owner is not None, server.log_tail()
+        pid = int(owner.rsplit(":", 2)[1])
+        assert pid != server.process.pid
+        os.kill(pid, signal.SIGKILL)
+        receiver.release.set()
+
+        # Far less than the default lease (60 s): only the short lease lets this pass.
+        events = receiver.wait_for_events(len(names), timeout=40)
+
+    assert _names(events) == names, server.log_tail()
+    # Everything arrived once, but the event in flight at the kill, which was sent again.
     assert _names([a.event for a in receiver.attempts]) == [*names[:4], *names[3:]]
