@@ -14,6 +14,8 @@ from urllib.parse import parse_qsl
 import pytest
 from sqlalchemy import select, text, update
 
+from mlmodel_emulator.clock import real_now_ms
+from mlmodel_emulator.subscriptions import delivery
 from mlmodel_emulator.subscriptions.models import (
     DELIVERY,
     SUBSCRIPTIONS,
@@ -724,6 +726,28 @@ def test_disabled_subscription_sends_nothing_and_resumes_from_its_cursor(fast, a
     assert sent_while_disabled == 0
     assert enabled.status_code == 200
     assert [e["entityFullyQualifiedName"] for e in events] == ["svc_a", "svc_b"]
+
+
+def _set_aside(engine) -> bool:
+    """Whether the one destination is leased by no worker and still no poll would claim it,
+    both read in one snapshot."""
+    with engine.connect().execution_options(isolation_level="SERIALIZABLE") as connection:
+        leased = connection.execute(select(DELIVERY.c.lease_owner)).scalar_one()
+        return leased is None and not delivery.pending(connection, "a-worker", real_now_ms())
+
+
+def test_disabled_subscription_is_no_poll_s_work_until_enabled_again(fast, auth_headers, engine):
+    with webhook_receiver() as receiver:
+        created = _create(fast, auth_headers, endpoint=receiver.url, enabled=False)
+        _service(fast, auth_headers, "svc_a")
+        # Seen once, then set aside: an idle poll only reads.
+        receiver.wait_for(lambda _: _set_aside(engine))
+        patch = [{"op": "replace", "path": "/enabled", "value": True}]
+        fast.patch(f"{URL}/{created['id']}", json=patch, headers={**auth_headers, **PATCH_TYPE})
+
+        events = receiver.wait_for_events(1)
+
+    assert [e["entityFullyQualifiedName"] for e in events] == ["svc_a"]
 
 
 def test_write_is_answered_while_the_endpoint_is_unreachable(fast, auth_headers):

@@ -39,6 +39,7 @@ def _new_row(subscription_id: str, destination_id: str, cursor: int) -> Doc:
         "next_attempt_at": 0,
         "lease_owner": None,
         "lease_expires_at": 0,
+        "parked_version": None,
         "status": {"status": ACTIVE},
     }
 
@@ -130,6 +131,7 @@ class Claimed:
     cursor: int
     attempts: int
     status: Doc
+    version: int
 
 
 def _missing(connection: Connection) -> list[tuple[str, str]]:
@@ -152,12 +154,20 @@ def add_missing(connection: Connection) -> None:
 
 
 def _due(owner: str, now_ms: int, limit: int) -> Any:
-    """Destinations with events after their cursor, due, and leased by no other worker."""
+    """Destinations with events after their cursor, due, leased by no other worker, and not
+    set aside at their subscription's current version."""
     c = DELIVERY.c
     newest = select(func.max(CHANGE_EVENT.c.seq)).scalar_subquery()
+    version = SUBSCRIPTIONS.c.version_tenths
     return (
         select(c.destination_id)
-        .where(_claimable(owner, now_ms), c.next_attempt_at <= now_ms, c.cursor_seq < newest)
+        .select_from(DELIVERY.join(SUBSCRIPTIONS, SUBSCRIPTIONS.c.id == c.subscription_id))
+        .where(
+            _claimable(owner, now_ms),
+            c.next_attempt_at <= now_ms,
+            c.cursor_seq < newest,
+            or_(c.parked_version.is_(None), c.parked_version != version),
+        )
         .order_by(c.next_attempt_at, c.destination_id)
         .limit(limit)
     )
@@ -187,16 +197,31 @@ def claim(
         taken = connection.execute(
             update(DELIVERY)
             .where(c.destination_id == destination_id, _claimable(owner, now_ms))
-            .values(lease_owner=owner, lease_expires_at=now_ms + lease_ms)
+            .values(lease_owner=owner, lease_expires_at=now_ms + lease_ms, parked_version=None)
         ).rowcount
         if not taken:
             continue
         row = connection.execute(
-            select(c.cursor_seq, c.attempts, c.status, SUBSCRIPTIONS.c.doc)
+            select(
+                c.cursor_seq,
+                c.attempts,
+                c.status,
+                SUBSCRIPTIONS.c.doc,
+                SUBSCRIPTIONS.c.version_tenths,
+            )
             .join(SUBSCRIPTIONS, SUBSCRIPTIONS.c.id == c.subscription_id)
             .where(c.destination_id == destination_id)
         ).one()
-        claimed.append(Claimed(destination_id, row.doc, row.cursor_seq, row.attempts, row.status))
+        claimed.append(
+            Claimed(
+                destination_id,
+                row.doc,
+                row.cursor_seq,
+                row.attempts,
+                row.status,
+                row.version_tenths,
+            )
+        )
     return claimed
 
 
@@ -285,6 +310,16 @@ def park(
             lease_owner=None,
             lease_expires_at=0,
         )
+    )
+
+
+def set_aside(connection: Connection, destination_id: str, owner: str, version: int) -> None:
+    """A disabled destination: the lease let go, and no poll claims it again until its
+    subscription has another version than this one."""
+    connection.execute(
+        update(DELIVERY)
+        .where(_mine(destination_id, owner))
+        .values(parked_version=version, lease_owner=None, lease_expires_at=0)
     )
 
 

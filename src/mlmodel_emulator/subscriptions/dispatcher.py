@@ -269,8 +269,13 @@ class Dispatcher:
             (d for d in subscription.get("destinations", []) if d["id"] == destination_id), None
         )
         enabled = subscription.get("enabled", True) and (destination or {}).get("enabled", True)
-        if destination is None or not enabled or not work.events:
-            # Disabled: nothing is sent, and the cursor waits for it to be enabled again.
+        if destination is None or not enabled:
+            # Disabled: nothing is sent, and the cursor waits for it to be enabled again
+            # (another version of the subscription); no poll claims it meanwhile.
+            version = claimed.version
+            await self._db(True, delivery.set_aside, destination_id, self.owner, version)
+            return False
+        if not work.events:
             await self._db(True, delivery.release, destination_id, self.owner)
             return False
         resources = subscription.get("filteringRules", {}).get("resources", [])

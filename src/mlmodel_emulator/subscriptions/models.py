@@ -63,6 +63,9 @@ class SubscriptionDeliveryRecord(Base):
     next_attempt_at: Mapped[int] = mapped_column(BigInteger, default=0)
     lease_owner: Mapped[str | None] = mapped_column(String(128), nullable=True)
     lease_expires_at: Mapped[int] = mapped_column(BigInteger, default=0)
+    # Set aside while disabled: the subscription's version_tenths then; due again only once
+    # the subscription has another version (enabled again, say), so no poll claims it.
+    parked_version: Mapped[int | None] = mapped_column(Integer, nullable=True)
     # eventSubscription.json#/definitions/subscriptionStatus.
     status: Mapped[dict[str, Any]] = mapped_column(JSONDocument)
 
