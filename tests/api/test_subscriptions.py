@@ -790,6 +790,14 @@ def _edit_stored_destination(engine, subscription_id: str, edit) -> None:
         )
 
 
+def _corrupt_secret_key(destination: dict[str, Any]) -> None:
+    """The stored ciphertext (config.secretKey or authType.secretKey) no longer opens."""
+    config = destination["config"]
+    holder = config if "secretKey" in config else config["authType"]
+    assert holder["secretKey"].startswith("fernet:")
+    holder["secretKey"] = "fernet:gAAAAAbroken"
+
+
 def test_a_secret_key_that_no_longer_decrypts_fails_its_destination_alone(
     fast, auth_headers, engine
 ):
@@ -798,9 +806,7 @@ def test_a_secret_key_that_no_longer_decrypts_fails_its_destination_alone(
         broken = fast.post(URL, json=body, headers=auth_headers).json()
         _create(fast, auth_headers, name="fine", endpoint=good.url)
         # As after a restart with another secrets key: the ciphertext no longer opens.
-        _edit_stored_destination(
-            engine, broken["id"], lambda d: d["config"].update(secretKey="fernet:gAAAAAbroken")
-        )
+        _edit_stored_destination(engine, broken["id"], _corrupt_secret_key)
         _service(fast, auth_headers, "svc_a")
 
         (delivered,) = good.wait_for_events(1)
