@@ -49,14 +49,12 @@ class AssetKind(Kind[R]):
     ) -> Any:
         """Owners, tags and domains resolved as a create request's are (PATCH replaces them)."""
         if key == "owners":
-            owners = [owner.to_json_dict() for owner in fields.owners or []]
-            return references.resolve_owners(connection, owners) if owners else []
+            return references.patched_owners(connection, fields.owners)
         if key == "tags":
             labels = [label.to_json_dict() for label in fields.tags or []]
             return references.resolve_tags(connection, labels) if labels else []
         if key == "domains":
-            domains = [domain.to_json_dict() for domain in fields.domains or []]
-            return references.resolve_domain_references(connection, domains) if domains else []
+            return references.patched_domains(connection, fields.domains)
         if key == "dataProducts":
             return []
         return super().patched_value(connection, key, fields, original, caller)

@@ -105,6 +105,18 @@ def resolve_domains(connection: Connection, fqns: list[str]) -> list[dict[str, A
     return list(domains.values())
 
 
+def patched_owners(connection: Connection, owners: Sequence[Any] | None) -> list[dict[str, Any]]:
+    """The owners a PATCH sets (its model's references), resolved as a create request's are."""
+    refs = [owner.to_json_dict() for owner in owners or []]
+    return resolve_owners(connection, refs) if refs else []
+
+
+def patched_domains(connection: Connection, domains: Sequence[Any] | None) -> list[dict[str, Any]]:
+    """The domains a PATCH sets (its model's references), each resolved to a domain."""
+    refs = [domain.to_json_dict() for domain in domains or []]
+    return resolve_domain_references(connection, refs) if refs else []
+
+
 def resolve_domain_references(
     connection: Connection, refs: list[dict[str, Any]]
 ) -> list[dict[str, Any]]:

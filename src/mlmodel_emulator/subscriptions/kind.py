@@ -280,11 +280,9 @@ class EventSubscriptions(Kind[CreateEventSubscription]):
         self, connection: Connection, key: str, fields: Any, original: Doc, caller: Caller
     ) -> Any:
         if key == "owners":
-            owners = [owner.to_json_dict() for owner in fields.owners or []]
-            return references.resolve_owners(connection, owners) if owners else []
+            return references.patched_owners(connection, fields.owners)
         if key == "domains":
-            domains = [domain.to_json_dict() for domain in fields.domains or []]
-            return references.resolve_domain_references(connection, domains) if domains else []
+            return references.patched_domains(connection, fields.domains)
         if key == "destinations":
             result = _destinations(connection, fields.destinations or [], original, caller)
             self.save_links(connection, original["id"], [{"id": d["id"]} for d in result])
