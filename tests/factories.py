@@ -48,3 +48,22 @@ def model_request(
     }
     body.update(overrides)
     return body
+
+
+def subscription(endpoint: str = "http://127.0.0.1:9/hook", **overrides: Any) -> dict[str, Any]:
+    """A CreateEventSubscription with one webhook destination; `config` adds to its config."""
+    config = overrides.pop("config", {})
+    body: dict[str, Any] = {
+        "name": "hook",
+        "alertType": "Notification",
+        "resources": ["mlmodelService"],
+        "destinations": [
+            {
+                "category": "External",
+                "type": "Webhook",
+                "config": {"endpoint": endpoint, **config},
+            }
+        ],
+    }
+    body.update(overrides)
+    return body

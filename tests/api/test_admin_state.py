@@ -13,7 +13,13 @@ from cryptography.fernet import Fernet
 from fastapi.testclient import TestClient
 from sqlalchemy import text
 
-from tests.factories import MLMODELS_URL, SERVICES_URL, create_request, model_request
+from tests.factories import (
+    MLMODELS_URL,
+    SERVICES_URL,
+    create_request,
+    model_request,
+    subscription,
+)
 
 EXPORT_URL = "/api/__emulator/export"
 IMPORT_URL = "/api/__emulator/import"
@@ -28,18 +34,7 @@ GOVERNANCE_URLS = (
 SECRET = "aws-s3cr3t-value"
 HOOK_SECRET = "hook-s3cr3t-value"
 SUBSCRIPTIONS_URL = "/api/v1/events/subscriptions"
-SUBSCRIPTION = {
-    "name": "hook",
-    "alertType": "Notification",
-    "resources": ["mlmodelService"],
-    "destinations": [
-        {
-            "category": "External",
-            "type": "Webhook",
-            "config": {"endpoint": "http://127.0.0.1:9/hook", "secretKey": HOOK_SECRET},
-        }
-    ],
-}
+SUBSCRIPTION = subscription(config={"secretKey": HOOK_SECRET})
 SAGEMAKER = {
     "name": "sm",
     "serviceType": "SageMaker",

@@ -21,29 +21,11 @@ from mlmodel_emulator.subscriptions.models import (
     SUBSCRIPTIONS,
     EventSubscriptionRecord,
 )
-from tests.factories import SERVICES_URL, create_request
+from tests.factories import SERVICES_URL, create_request, subscription
 from tests.webhook_receiver import Receiver, webhook_receiver
 
 URL = "/api/v1/events/subscriptions"
 PATCH_TYPE = {"Content-Type": "application/json-patch+json"}
-
-
-def subscription(endpoint: str = "http://127.0.0.1:9/hook", **overrides: Any) -> dict[str, Any]:
-    config = overrides.pop("config", {})
-    body: dict[str, Any] = {
-        "name": "hook",
-        "alertType": "Notification",
-        "resources": ["mlmodelService"],
-        "destinations": [
-            {
-                "category": "External",
-                "type": "Webhook",
-                "config": {"endpoint": endpoint, **config},
-            }
-        ],
-    }
-    body.update(overrides)
-    return body
 
 
 def _create(client, headers, **overrides: Any) -> dict[str, Any]:
