@@ -3,11 +3,22 @@
 from __future__ import annotations
 
 import pytest
-from sqlalchemy import JSON, Boolean, Column, Integer, MetaData, String, Table, bindparam, select
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Column,
+    Connection,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    bindparam,
+    select,
+)
 from sqlalchemy.exc import IntegrityError
 
 from mlmodel_emulator.db.engine import make_engine
-from mlmodel_emulator.db.statements import Direct
+from mlmodel_emulator.db.statements import Direct, many_lookup
 
 METADATA = MetaData()
 THING = Table(
@@ -20,6 +31,7 @@ THING = Table(
 )
 BY_NAME = Direct(select(THING.c.doc, THING.c.flag).where(THING.c.name == bindparam("name")))
 ADD = Direct(THING.insert())
+BY_NAMES = many_lookup(select(THING.c.doc).order_by(THING.c.name), THING.c.name)
 
 
 @pytest.fixture
@@ -66,3 +78,27 @@ def test_direct_outside_a_transaction_runs_through_sqlalchemy(engine):
 
     with engine.connect() as connection:
         assert BY_NAME.scalar_one_or_none(connection, {"name": "x"}) == {"k": 1}
+
+
+NAMES = ["b\"q'uote", "a.dot", "é", "c"]
+
+
+def test_many_lookup_on_sqlite_skips_sqlalchemy_inside_a_transaction(engine, monkeypatch):
+    with engine.begin() as connection:
+        ADD.run(connection, [{"name": n, "flag": False, "doc": [n]} for n in NAMES])
+
+        def refuse(*args, **kwargs):
+            raise AssertionError("went through Connection.execute")
+
+        monkeypatch.setattr(Connection, "execute", refuse)
+        found = BY_NAMES.scalars(connection, [*NAMES[1:], "missing"])
+
+    assert found == [[n] for n in sorted(NAMES[1:])]
+
+
+def test_many_lookup_outside_a_transaction_runs_through_sqlalchemy(engine):
+    with engine.begin() as connection:
+        ADD.run(connection, [{"name": n, "flag": False, "doc": [n]} for n in NAMES])
+
+    with engine.connect() as connection:
+        assert BY_NAMES.scalars(connection, NAMES) == [[n] for n in sorted(NAMES)]

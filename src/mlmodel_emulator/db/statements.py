@@ -8,12 +8,13 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any, Final
 
+import orjson
 from sqlalchemy import (
     Column,
     Connection,
     Insert,
-    Result,
     Select,
+    String,
     Table,
     any_,
     bindparam,
@@ -108,26 +109,31 @@ def insert_if_absent(connection: Connection, table: Table, row: dict[str, Any]) 
 class ManyLookup:
     """SELECT ... WHERE column IN (values), each form built once.
 
-    PostgreSQL gets one array parameter (`= ANY(:values)`): the statement text stays the
-    same whatever the number of values, so the driver's cache and the server's plan cache
-    serve it. SQLite, which has no arrays, gets an expanding IN.
+    The statement text stays the same whatever the number of values, so the driver's
+    cache and the server's plan cache serve it. PostgreSQL gets one array parameter
+    (`= ANY(:values)`). SQLite, which has no arrays, gets the values as one JSON array
+    unpacked by `json_each`, a statement `Direct` can run: an expanding IN, compiled anew
+    for each execution, went through `Connection.execute`.
     """
 
     postgresql: Select[Any]
-    other: Select[Any]
+    sqlite: Direct
 
-    def execute(self, connection: Connection, values: Sequence[Any]) -> Result[Any]:
+    def scalars(self, connection: Connection, values: Sequence[Any]) -> list[Any]:
+        """The first column of every row."""
         if connection.dialect.name == "postgresql":
-            return connection.execute(self.postgresql, {"values": list(values)})
-        return connection.execute(self.other, {"values": list(values)})
+            return list(connection.execute(self.postgresql, {"values": list(values)}).scalars())
+        rows = self.sqlite.rows(connection, {"values": orjson.dumps(list(values)).decode()})
+        return [row[0] for row in rows]
 
 
 def many_lookup(statement: Select[Any], column: Column[Any]) -> ManyLookup:
     """The lookup of `statement`'s rows whose `column` is among the values given."""
     as_array = bindparam("values", type_=postgresql.ARRAY(column.type))
+    as_json = func.json_each(bindparam("values", type_=String())).table_valued("value")
     return ManyLookup(
         postgresql=statement.where(column == any_(as_array)),
-        other=statement.where(column.in_(bindparam("values", expanding=True))),
+        sqlite=Direct(statement.where(column.in_(select(as_json.c.value).scalar_subquery()))),
     )
 
 
@@ -180,7 +186,7 @@ class InsertNew:
         if inserted == len(rows):
             return {row[self._key] for row in rows}
         identities = [row[self._identity] for row in rows]
-        return set(self._inserted.execute(connection, identities).scalars())
+        return set(self._inserted.scalars(connection, identities))
 
 
 def lock_for_replacing(connection: Connection, tables: Sequence[Table]) -> None:

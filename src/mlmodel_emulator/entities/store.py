@@ -199,10 +199,10 @@ class Store:
         """Documents by id, in one statement; ids that match nothing are left out."""
         if not ids:
             return {}
-        rows = self._many[("id", "update" if for_update else None)].execute(
+        docs = self._many[("id", "update" if for_update else None)].scalars(
             connection, sorted(set(ids))
         )
-        return {doc["id"]: doc for doc in rows.scalars()}
+        return {doc["id"]: doc for doc in docs}
 
     def get_many_by_fqn(
         self,
@@ -217,8 +217,8 @@ class Store:
         if not wanted:
             return {}
         lock = "update" if for_update else "share" if for_share else None
-        rows = self._many[("fqn", lock)].execute(connection, wanted)
-        return {doc["fullyQualifiedName"]: doc for doc in rows.scalars()}
+        docs = self._many[("fqn", lock)].scalars(connection, wanted)
+        return {doc["fullyQualifiedName"]: doc for doc in docs}
 
     def get_by_column(
         self, connection: Connection, column: str, value: str, *, for_update: bool = False
