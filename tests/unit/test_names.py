@@ -103,6 +103,8 @@ def test_check_entity_name_double_colon_raises_pattern_error(name: str) -> None:
         pytest.param("a\nb", id="line_feed"),
         pytest.param("a\rb", id="carriage_return"),
         pytest.param("a\u2028b", id="line_separator"),
+        pytest.param("\u2029", id="paragraph_separator"),
+        pytest.param("ab\u0085", id="next_line"),
     ],
 )
 def test_check_entity_name_line_terminator_raises_pattern_error(name: str) -> None:
