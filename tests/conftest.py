@@ -74,7 +74,15 @@ def engine(database_url: str) -> Iterator[Engine]:
 
 @pytest.fixture
 def settings(database_url: str, private_key_pem: str, tmp_path: Path) -> Settings:
-    return Settings(database_url=database_url, data_dir=tmp_path, jwt_private_key=private_key_pem)
+    # No delivery task in the apps of tests that do not ask for one (make_client(
+    # subscription_delivery=True)): its polls would share the database and the threadpool
+    # with what the test measures.
+    return Settings(
+        database_url=database_url,
+        data_dir=tmp_path,
+        jwt_private_key=private_key_pem,
+        subscription_delivery=False,
+    )
 
 
 @pytest.fixture

@@ -249,7 +249,13 @@ def test_delayed_request_does_not_hold_up_other_requests(
     async def scenario() -> tuple[int, bool]:
         async with app.router.lifespan_context(app):
             delayed = asyncio.create_task(_call(app, "GET", VERSION_URL, {}))
-            await asyncio.sleep(0)
+            # The delayed request is inside its delay once its rule has fired (the count is
+            # written by a transaction of its own, in a thread on PostgreSQL: cancelling the
+            # request before that would leave the write running past the lifespan's end).
+            for _ in range(3000):
+                if await asyncio.to_thread(lambda: _rules(client, auth_headers)[0]["fired"]):
+                    break
+                await asyncio.sleep(0.01)
             status = await _call(app, "GET", SERVICES_URL, auth_headers)
             still_waiting = not delayed.done()
             delayed.cancel()

@@ -55,7 +55,9 @@ def _wait_status(client, headers, subscription_id: str, wanted: str, receiver: R
 @pytest.fixture
 def fast(make_client):
     """A client whose delivery polls every 20 ms and retries after 20 ms, 40 ms, ..."""
-    return make_client(subscription_poll_ms=20, subscription_retry_base_ms=20)
+    return make_client(
+        subscription_delivery=True, subscription_poll_ms=20, subscription_retry_base_ms=20
+    )
 
 
 @pytest.fixture
