@@ -22,13 +22,23 @@ def _raises(error_type: type[ApiError], message: str):
 
 @contextmanager
 def _statements(connection) -> Iterator[list[str]]:
-    """The SQL statements a block sends (SQLite's own BEGIN left out)."""
+    """The SQL statements a block sends (SQLite's own BEGIN left out). On SQLite they are
+    read from sqlite3's trace, which also sees the statements that skip SQLAlchemy
+    (statements.Direct)."""
     seen: list[str] = []
 
     def record(conn, cursor, statement, *args):
         if statement != "BEGIN":
             seen.append(statement)
 
+    if connection.dialect.name == "sqlite":
+        raw = connection.connection.driver_connection
+        raw.set_trace_callback(lambda statement: record(None, None, statement))
+        try:
+            yield seen
+        finally:
+            raw.set_trace_callback(None)
+        return
     engine = connection.engine
     event.listen(engine, "before_cursor_execute", record)
     try:
