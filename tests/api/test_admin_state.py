@@ -281,6 +281,27 @@ def test_import_of_a_bad_document_is_refused_and_changes_nothing(
     assert _export(client, auth_headers) == state
 
 
+def test_import_gives_the_subscriptions_destinations_their_place_in_the_feed(
+    make_client: Any, auth_headers: Headers, engine: Any
+) -> None:
+    client = make_client(admin_api=True)
+    created = _ok(client.put(SUBSCRIPTIONS_URL, json=SUBSCRIPTION, headers=auth_headers), 201)
+    _ok(client.put(SERVICES_URL, json=SAGEMAKER, headers=auth_headers), 201)
+    document = _ok(client.get(EXPORT_URL, headers=auth_headers))
+    _ok(client.post(RESET_URL, headers=auth_headers), 204)
+
+    _ok(client.post(IMPORT_URL, json=document, headers=auth_headers))
+
+    # In the import's own transaction, before any delivery task polls (none runs here).
+    with engine.connect() as connection:
+        rows = connection.execute(
+            text("SELECT destination_id, cursor_seq FROM subscription_delivery")
+        ).all()
+    assert [(row.destination_id, row.cursor_seq) for row in rows] == [
+        (created["destinations"][0]["id"], 0)
+    ]
+
+
 def test_import_with_another_secrets_key_is_refused_and_changes_nothing(
     make_client: Any, auth_headers: Headers
 ) -> None:

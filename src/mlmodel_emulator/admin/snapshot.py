@@ -36,6 +36,7 @@ from mlmodel_emulator.governance.users import TEAMS, USERS
 from mlmodel_emulator.idempotency.models import IdempotencyRecord
 from mlmodel_emulator.mlmodel_services.kind import MLMODEL_SERVICES
 from mlmodel_emulator.mlmodels.kind import MLMODELS
+from mlmodel_emulator.subscriptions import delivery
 from mlmodel_emulator.subscriptions.kind import EVENT_SUBSCRIPTIONS
 from mlmodel_emulator.subscriptions.models import DELIVERY, FAILED_EVENTS
 
@@ -259,6 +260,9 @@ def import_state(connection: Connection, document: Any, *, cipher: SecretCipher)
         except IntegrityError as exc:
             detail = "; ".join(line.strip() for line in str(exc.orig).splitlines() if line.strip())
             raise _refuse(f"tables.{table.name}: {detail}") from None
+    # The imported subscriptions' destinations start after the newest event (none: the
+    # feed was emptied above).
+    delivery.add_missing(connection)
     return {table.name: len(checked[table.name]) for table in ordered}
 
 

@@ -145,7 +145,9 @@ def _missing(connection: Connection) -> list[tuple[str, str]]:
 
 
 def add_missing(connection: Connection) -> None:
-    """State for destinations that have none (a subscription imported with the state)."""
+    """State for destinations that have none: the subscriptions an import of the state
+    wrote (every write of the service gives its destinations theirs, see
+    sync_destinations)."""
     missing = _missing(connection)
     if missing:
         cursor = max_seq(connection)
@@ -175,9 +177,7 @@ def _due(owner: str, now_ms: int, limit: int) -> Any:
 
 def pending(connection: Connection, owner: str, now_ms: int) -> bool:
     """Whether a poll has anything to do: read first, so that an idle poll writes nothing."""
-    if connection.execute(_due(owner, now_ms, 1)).first() is not None:
-        return True
-    return bool(_missing(connection))
+    return connection.execute(_due(owner, now_ms, 1)).first() is not None
 
 
 def _claimable(owner: str, now_ms: int) -> Any:

@@ -109,7 +109,6 @@ def unreadable(exc: Exception) -> str:
 def _claim(
     connection: Connection, owner: str, cipher: SecretCipher, now_ms: int, lease_ms: int
 ) -> list[Work]:
-    delivery.add_missing(connection)
     work = []
     for claimed in delivery.claim(connection, owner, now_ms, lease_ms, CLAIM_LIMIT):
         try:
