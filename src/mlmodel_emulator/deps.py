@@ -62,6 +62,12 @@ def _principal(request: Request) -> Principal:
     return principal
 
 
+def authenticate(request: Request) -> None:
+    """Verify the caller's token (401 otherwise) and keep the principal for the request."""
+    verifier: TokenVerifier = request.app.state.verifier
+    request.scope[PRINCIPAL_KEY] = verifier.principal(request.headers.get("authorization"))
+
+
 class AuthenticatedRoute(APIRoute):
     """A route whose caller is authenticated before anything else of the request is read.
 
@@ -74,8 +80,7 @@ class AuthenticatedRoute(APIRoute):
         handler = super().get_route_handler()
 
         async def authenticated(request: Request) -> Response:
-            verifier: TokenVerifier = request.app.state.verifier
-            request.scope[PRINCIPAL_KEY] = verifier.principal(request.headers.get("authorization"))
+            authenticate(request)
             return await handler(request)
 
         return authenticated
@@ -208,18 +213,28 @@ class JsonBody(Generic[ModelT]):
             ) from None
 
 
+async def raw_body(request: Request) -> bytes:
+    """The body's bytes, or the error FastAPI gives when it cannot read a body parameter."""
+    try:
+        return await request.body()
+    except HTTPException:
+        # 413 from limits.BodySizeLimit, rendered by the error handlers.
+        raise
+    except Exception as exc:
+        raise HTTPException(400, "There was an error parsing the body") from exc
+
+
+def is_json(request: Request) -> bool:
+    """Whether FastAPI would read the request's body as JSON."""
+    return _is_json(request.headers.get("content-type"))
+
+
 def json_body(model: type[ModelT]) -> Callable[[Request], Awaitable[JsonBody[ModelT]]]:
     """Read the body as `model` (malformed JSON is refused here, validation waits)."""
     adapter = TypeAdapter(model)
 
     async def read(request: Request) -> JsonBody[ModelT]:
-        try:
-            raw = await request.body()
-        except HTTPException:
-            # 413 from limits.BodySizeLimit, rendered by the error handlers.
-            raise
-        except Exception as exc:
-            raise HTTPException(400, "There was an error parsing the body") from exc
+        raw = await raw_body(request)
         if not raw:
             return JsonBody(adapter, _MISSING)
         if not _is_json(request.headers.get("content-type")):

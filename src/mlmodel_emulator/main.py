@@ -12,7 +12,7 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
-from mlmodel_emulator import __version__
+from mlmodel_emulator import __version__, hot_paths
 from mlmodel_emulator.admin.faults import router as faults_router
 from mlmodel_emulator.admin.journal import router as journal_router
 from mlmodel_emulator.admin.middleware import AdminMiddleware
@@ -155,7 +155,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     # Every router is included in the app itself, never in another router, which would add
     # one more level of matching. FastAPI tries the routers in this order, route by route,
     # so the one that carries the ingestion traffic comes first.
-    for router in (
+    included = (
         mlmodel_services_router,
         mlmodels_router,
         system_router,
@@ -168,8 +168,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         jobs_router,
         subscriptions_router,
         events_router,
-    ):
+    )
+    for router in included:
         app.include_router(router, prefix=API_PREFIX)
+    hot_paths.install(app, [(router, API_PREFIX) for router in included])
     if settings.admin_api:
         app.include_router(admin_router, prefix=API_PREFIX)
         app.include_router(faults_router, prefix=API_PREFIX)

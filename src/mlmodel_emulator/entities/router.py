@@ -19,6 +19,7 @@ from pydantic import BaseModel
 from sqlalchemy import ColumnElement, Connection
 from starlette.background import BackgroundTask
 
+from mlmodel_emulator import hot_paths
 from mlmodel_emulator.common.api import ApiModel
 from mlmodel_emulator.common.paging import VersionPage
 from mlmodel_emulator.deps import (
@@ -26,8 +27,12 @@ from mlmodel_emulator.deps import (
     ContextAndBody,
     ContextDep,
     RequestContext,
+    authenticate,
     context_and_body,
+    get_context,
+    is_json,
     json_body_openapi,
+    raw_body,
 )
 from mlmodel_emulator.entities import bulk, core, patch
 from mlmodel_emulator.entities.answers import etag, to_response
@@ -348,6 +353,12 @@ def build_router(spec: Routes, router: APIRouter | None = None) -> APIRouter:
         description=f"Create a {label}; 409 if the name is taken.",
     )
 
+    async def create_hot(http: Request) -> Response:
+        authenticate(http)
+        return await create(await create_context(http), http)
+
+    hot_paths.register(router, "POST", "", create, create_hot)
+
     async def get_by_id(
         id: uuid.UUID,
         ctx: ContextDep,
@@ -378,7 +389,7 @@ def build_router(spec: Routes, router: APIRouter | None = None) -> APIRouter:
 
     model = kind.create_model
 
-    async def create_or_update(request: model, ctx: ContextDep, http: Request) -> Response:  # type: ignore[valid-type]
+    async def put(request: Any, ctx: RequestContext, http: Request) -> Response:
         caller = caller_of(ctx)
 
         def answer(outcome: Outcome) -> Response:
@@ -400,6 +411,9 @@ def build_router(spec: Routes, router: APIRouter | None = None) -> APIRouter:
             ),
         )
 
+    async def create_or_update(request: model, ctx: ContextDep, http: Request) -> Response:  # type: ignore[valid-type]
+        return await put(request, ctx, http)
+
     router.add_api_route(
         "",
         create_or_update,
@@ -414,6 +428,13 @@ def build_router(spec: Routes, router: APIRouter | None = None) -> APIRouter:
         openapi_extra=IDEMPOTENT,
         description=f"Create a {label} (201) or update the one of that name (200).",
     )
+
+    async def create_or_update_hot(http: Request) -> Response:
+        authenticate(http)
+        call = await create_context(http)
+        return await put(call.body.model(), call.ctx, http)
+
+    hot_paths.register(router, "PUT", "", create_or_update, create_or_update_hot)
 
     if spec.full or spec.versioned:
         _add_patch_and_bulk_routes(router, spec, with_bulk=spec.full)
@@ -684,6 +705,21 @@ def _add_patch_and_bulk_routes(router: APIRouter, spec: Routes, *, with_bulk: bo
             "background."
         ),
     )
+
+    async def bulk_create_or_update_hot(http: Request) -> Response | None:
+        """Without a query string, a JSON array is all FastAPI would check of the request."""
+        if http.scope["query_string"] or not is_json(http):
+            return None
+        authenticate(http)
+        try:
+            items = orjson.loads(await raw_body(http))
+        except orjson.JSONDecodeError:
+            return None
+        if not isinstance(items, list):
+            return None
+        return await bulk_create_or_update(items, await get_context(http), http)
+
+    hot_paths.register(router, "PUT", "/bulk", bulk_create_or_update, bulk_create_or_update_hot)
 
 
 def _add_delete_routes(router: APIRouter, spec: Routes) -> None:
