@@ -13,8 +13,10 @@ from mlmodel_emulator.mlmodel_services.connections import (
     CONNECTION_CLASS_BY_TYPE,
     MASK,
     SECRET_PATHS,
+    ConfigMemo,
     MlModelConnectionConfig,
     MlModelServiceType,
+    json_key,
     mask_secrets,
     parse_config,
     restore_masked_secrets,
@@ -592,3 +594,79 @@ def test_mask_then_restore_gives_back_the_stored_config() -> None:
     round_trip = restore_masked_secrets("VertexAI", mask_secrets("VertexAI", stored), stored)
 
     assert round_trip == stored
+
+
+# ---------------------------------------------------------------------------- ConfigMemo
+
+
+def test_json_key_tells_apart_values_python_calls_equal():
+    distinct = [1, 1.0, True, "1", None, -0.0, 0.0, 0, False, [1], {"a": 1}, [], {}]
+    keys = [json_key(value) for value in distinct]
+    assert len(set(keys)) == len(distinct)
+    assert json_key({"a": 1, "b": 2}) != json_key({"b": 2, "a": 1})
+    assert json_key({"a": [1, {"b": "x"}]}) == json_key({"a": [1, {"b": "x"}]})
+    nan = float("nan")
+    assert json_key(nan) == json_key(float("nan"))
+    assert json_key(nan) != json_key(None)
+
+
+def test_json_key_is_none_for_what_is_not_plain_json():
+    class Text(str):
+        pass
+
+    for value in [(1,), {1: "a"}, Text("x"), {"a": Text("x")}, [MlModelServiceType.Mlflow], b""]:
+        assert json_key(value) is None
+
+
+def test_config_memo_answers_as_parse_config_does():
+    configs: list[dict[str, Any]] = [
+        {"trackingUri": "http://t", "registryUri": "http://r"},
+        {"trackingUri": "http://t", "registryUri": "http://r"},
+        {"registryUri": "http://r", "trackingUri": "http://t"},
+        {"trackingUri": "http://t", "registryUri": "http://r", "supportsMetadataExtraction": 1},
+        {"trackingUri": "http://t", "registryUri": "http://r", "supportsMetadataExtraction": 1.0},
+        {"trackingUri": "http://t", "registryUri": "http://r", "supportsMetadataExtraction": True},
+        {"trackingUri": "http://t"},
+        {"trackingUri": "http://t"},
+        {"trackingUri": "http://t", "unknown": 1},
+        {"trackingUri": "http://t", "unknown": 1},
+        {"trackingUri": 5},
+        {"type": "Sklearn"},
+        {"trackingUri": float("nan")},
+        {"trackingUri": None},
+    ]
+    for strict in (False, True):
+        memo = ConfigMemo(strict=strict)
+        for config in configs:
+            try:
+                expected: Any = parse_config(MlModelServiceType.Mlflow, config, strict=strict)
+            except BadRequest as exc:
+                expected = ("error", exc.message)
+            try:
+                got: Any = memo.parse(MlModelServiceType.Mlflow, config)
+            except BadRequest as exc:
+                got = ("error", exc.message)
+            assert got == expected
+            assert list(got) == list(expected)
+
+
+def test_config_memo_gives_each_item_a_config_of_its_own():
+    memo = ConfigMemo(strict=False)
+    raw = {"trackingUri": "http://t", "mlModelFilterPattern": {"includes": ["a"]}}
+    first = memo.parse(MlModelServiceType.Mlflow, raw)
+    second = memo.parse(MlModelServiceType.Mlflow, copy.deepcopy(raw))
+    assert first == second
+    first["trackingUri"] = "changed"
+    first["mlModelFilterPattern"]["includes"].append("b")
+    third = memo.parse(MlModelServiceType.Mlflow, raw)
+    assert third == second == parse_config(MlModelServiceType.Mlflow, raw, strict=False)
+    assert third is not second
+    assert third["mlModelFilterPattern"] is not second["mlModelFilterPattern"]
+
+
+def test_config_memo_keeps_service_types_apart():
+    memo = ConfigMemo(strict=False)
+    mlflow = memo.parse(MlModelServiceType.Mlflow, {})
+    sklearn = memo.parse(MlModelServiceType.Sklearn, {})
+    assert mlflow["type"] == "Mlflow"
+    assert sklearn["type"] == "Sklearn"

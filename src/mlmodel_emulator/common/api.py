@@ -112,14 +112,20 @@ def storable_problem(value: Any, path: str = "") -> str | None:
     walked in Python for the problem and its path: a service's create request is checked
     in about 0.5 µs instead of 3.
     """
+    if plainly_storable(value):
+        return None
+    return _problem(value, path)
+
+
+def plainly_storable(value: Any) -> bool:
+    """Whether orjson, in one pass in C, finds the value storable: JSON types only, no
+    unpaired surrogate, no integer beyond 53 bits and no NUL, in its keys and its values.
+    False tells nothing: storable_problem then walks the value."""
     try:
         dumped = orjson.dumps(value, option=orjson.OPT_STRICT_INTEGER)
     except TypeError:
-        pass
-    else:
-        if b"\\u0000" not in dumped:
-            return None
-    return _problem(value, path)
+        return False
+    return b"\\u0000" not in dumped
 
 
 def _problem(value: Any, path: str) -> str | None:

@@ -5,11 +5,18 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
-from typing import Any
+from enum import Enum
+from types import UnionType
+from typing import Annotated, Any, Final, Literal, Union, get_args, get_origin
 
-from pydantic import ValidationError
+from annotated_types import BaseMetadata, GroupedMetadata
+from pydantic import AfterValidator, BaseModel, ValidationError
+from pydantic._internal._fields import PydanticMetadata
+from pydantic_core import PydanticUndefined
 from sqlalchemy import Connection
 
+from mlmodel_emulator.common.api import plainly_storable, storable_problem
+from mlmodel_emulator.common.names import check_entity_name
 from mlmodel_emulator.entities import core
 from mlmodel_emulator.entities.kind import (
     CREATED,
@@ -71,8 +78,98 @@ def _request(kind: Kind[Any], item: Any) -> Any:
         request = kind.create_model.model_validate(item)
     except ValidationError as exc:
         raise BadRequest(describe_errors(exc.errors())) from None
-    core.check_storable(request)
+    # The request's dump, which check_storable checks, holds only the item's own strings,
+    # bools and plain JSON values, and constants (see _dump_from_item): when the item as
+    # sent is plainly storable, so is the dump, and the dump need not be made.
+    if not (_dump_from_item(kind.create_model) and plainly_storable(item)):
+        core.check_storable(request)
     return request
+
+
+# _dump_from_item of each create model.
+_DUMP_FROM_ITEM: dict[type[BaseModel], bool] = {}
+# Validators that return the string they are given, or refuse it.
+_CHECKS_ONLY: Final = frozenset({check_entity_name})
+
+
+def _dump_from_item(model: type[BaseModel]) -> bool:
+    """Whether every value of a validated model's JSON dump is a string, bool or JSON value
+    of the item it was validated from (unchanged), or a constant of the model that is
+    storable: no field is a number (a string or float may become a large integer), none is
+    converted by a validator or serializer."""
+    known = _DUMP_FROM_ITEM.get(model)
+    if known is None:
+        known = _DUMP_FROM_ITEM[model] = _model_from_item(model, set())
+    return known
+
+
+def _model_from_item(model: type[BaseModel], seen: set[type[BaseModel]]) -> bool:
+    if model in seen:
+        return True
+    seen.add(model)
+    decorators = model.__pydantic_decorators__
+    if any(
+        (
+            decorators.validators,
+            decorators.field_validators,
+            decorators.root_validators,
+            decorators.field_serializers,
+            decorators.model_serializers,
+            decorators.model_validators,
+            decorators.computed_fields,
+        )
+    ):
+        return False
+    for field in model.model_fields.values():
+        if field.default_factory is not None:
+            return False
+        if field.default is not PydanticUndefined and (
+            storable_problem(_constant(field.default)) is not None
+        ):
+            return False
+        if not all(_checks_only(metadata) for metadata in field.metadata):
+            return False
+        if not _annotation_from_item(field.annotation, seen):
+            return False
+    return True
+
+
+def _constant(value: Any) -> Any:
+    return value.value if isinstance(value, Enum) else value
+
+
+def _checks_only(metadata: Any) -> bool:
+    """A constraint, or a validator known to return its input unchanged."""
+    if isinstance(metadata, AfterValidator):
+        return metadata.func in _CHECKS_ONLY
+    return isinstance(metadata, (BaseMetadata, GroupedMetadata, PydanticMetadata))
+
+
+def _annotation_from_item(annotation: Any, seen: set[type[BaseModel]]) -> bool:
+    if annotation is None or annotation is type(None) or annotation is str or annotation is bool:
+        return True
+    if annotation is Any:
+        # Kept as sent (JSON values only, from a JSON body), dumped as is.
+        return True
+    if isinstance(annotation, type):
+        if issubclass(annotation, BaseModel):
+            return _model_from_item(annotation, seen)
+        if issubclass(annotation, Enum):
+            return all(storable_problem(member.value) is None for member in annotation)
+        return False
+    origin = get_origin(annotation)
+    arguments = get_args(annotation)
+    if origin is Literal:
+        return all(storable_problem(_constant(value)) is None for value in arguments)
+    if origin is Annotated:
+        return all(_checks_only(metadata) for metadata in arguments[1:]) and (
+            _annotation_from_item(arguments[0], seen)
+        )
+    if origin in (Union, UnionType, list):
+        return all(_annotation_from_item(argument, seen) for argument in arguments)
+    if origin is dict:
+        return arguments[0] is str and _annotation_from_item(arguments[1], seen)
+    return False
 
 
 def create_or_update_many(

@@ -273,6 +273,64 @@ def parse_config(
     return config.model_dump(mode="json", exclude_none=True)
 
 
+class ConfigMemo:
+    """parse_config for the items of one bulk request, each config validated once: an item
+    whose config is exactly that of an earlier one (same keys in the same order, values of
+    the same JSON types and values) gets a copy of its result. Only results are kept; a
+    config that fails is validated again, so that each item fails with its own answer."""
+
+    __slots__ = ("_parsed", "_strict")
+
+    def __init__(self, *, strict: bool) -> None:
+        self._strict = strict
+        self._parsed: dict[Any, dict[str, Any]] = {}
+
+    def parse(self, service_type: MlModelServiceType, raw: Mapping[str, Any]) -> dict[str, Any]:
+        key = json_key(raw)
+        if key is None:
+            return parse_config(service_type, raw, strict=self._strict)
+        key = (service_type, key)
+        parsed = self._parsed.get(key)
+        if parsed is None:
+            parsed = parse_config(service_type, raw, strict=self._strict)
+            self._parsed[key] = copy_json(parsed)
+            return parsed
+        copied: dict[str, Any] = copy_json(parsed)
+        return copied
+
+
+def json_key(value: Any) -> Any:
+    """A hashable key equal for two JSON values only when they are the same: same types
+    (1, 1.0 and true differ), same floats bit for bit, same key order. None for a value
+    that is not plain JSON (a subclass, a tuple, any other object)."""
+    kind = type(value)
+    if kind is str or kind is int or kind is bool or value is None:
+        return (kind, value)
+    if kind is float:
+        return (kind, value.hex())
+    if kind is dict:
+        items = []
+        for name, item in value.items():
+            item_key = json_key(item)
+            if type(name) is not str or item_key is None:
+                return None
+            items.append((name, item_key))
+        return (kind, tuple(items))
+    if kind is list:
+        keys = tuple(json_key(item) for item in value)
+        return None if None in keys else (kind, keys)
+    return None
+
+
+def copy_json(value: Any) -> Any:
+    """A deep copy of a JSON value (its dicts and lists new, the rest shared: immutable)."""
+    if type(value) is dict:
+        return {name: copy_json(item) for name, item in value.items()}
+    if type(value) is list:
+        return [copy_json(item) for item in value]
+    return value
+
+
 # ---------------------------------------------------------------------------- secrets
 
 # PasswordEntityMasker.PASSWORD_MASK

@@ -3,7 +3,7 @@ children, the ML models (mlmodelService.json, ServiceEntityRepository)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any, Final, cast
 
 from sqlalchemy import Connection, Table
@@ -30,7 +30,7 @@ from mlmodel_emulator.entities.kind import (
 )
 from mlmodel_emulator.entities.permissions import Operation
 from mlmodel_emulator.entities.store import Store
-from mlmodel_emulator.errors import EntityNotFound, ServerMisconfigured
+from mlmodel_emulator.errors import ApiError, EntityNotFound, ServerMisconfigured
 from mlmodel_emulator.mlmodel_services import connections
 from mlmodel_emulator.mlmodel_services.models import (
     MlModelServiceDomainRecord,
@@ -97,12 +97,36 @@ class MlModelServices(AssetKind[CreateMlModelService]):
     ) -> Prepared:
         """Validate what the request model cannot: the config against its service type, and
         the owners, domains and tags against the catalog (om-api §2.6)."""
+        return self._prepare(connection, request, caller, None)
+
+    def prepare_many(
+        self, connection: Connection, requests: Sequence[CreateMlModelService], caller: Caller
+    ) -> list[Prepared | ApiError]:
+        """Each item prepared as `prepare` does, the configs they share validated once."""
+        memo = connections.ConfigMemo(strict=caller.strict)
+        prepared: list[Prepared | ApiError] = []
+        for request in requests:
+            try:
+                prepared.append(self._prepare(connection, request, caller, memo))
+            except ApiError as exc:
+                prepared.append(exc)
+        return prepared
+
+    def _prepare(
+        self,
+        connection: Connection,
+        request: CreateMlModelService,
+        caller: Caller,
+        memo: connections.ConfigMemo | None,
+    ) -> Prepared:
         config = request.connection.config if request.connection is not None else None
         connection_doc = None
         if config is not None:
             service_type = connections.MlModelServiceType(request.service_type)
             connection_doc = {
                 "config": connections.parse_config(service_type, config, strict=caller.strict)
+                if memo is None
+                else memo.parse(service_type, config)
             }
         return self.named(
             request,
