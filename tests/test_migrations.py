@@ -157,3 +157,33 @@ def test_count_follows_updates_by_a_row_trigger_on_deleted_on_postgresql(tmp_pat
     assert [tuple(row) for row in triggers] == [
         ("ROW", "(old.deleted IS DISTINCT FROM new.deleted)", "deleted")
     ]
+
+
+def test_list_index_drop_downgrades_to_the_indexes_it_dropped(empty_database, tmp_path):
+    # a6c3e9d2f104 drops what no query uses; its downgrade gives the earlier schema back.
+    config = alembic_config(Settings(database_url=empty_database, data_dir=tmp_path))
+    dropped = {
+        "mlmodel_service": {"ix_mlmodel_service_name_id", "ix_mlmodel_service_service_type"},
+        "mlmodel": {"ix_mlmodel_name_id"},
+    }
+
+    def indexes() -> dict[str, set[str]]:
+        engine = make_engine(empty_database)
+        try:
+            with engine.connect() as connection:
+                found = inspect(connection)
+                return {t: {i["name"] for i in found.get_indexes(t)} for t in dropped}
+        finally:
+            engine.dispose()
+
+    command.upgrade(config, "head")
+    at_head = indexes()
+    command.downgrade(config, "4f2d8b6c1e97")
+    before = indexes()
+    command.upgrade(config, "head")
+
+    for table, names in dropped.items():
+        assert not names & at_head[table]
+        assert names <= before[table]
+        assert f"ix_{table}_deleted_name_id" in at_head[table]
+    assert indexes() == at_head

@@ -127,3 +127,34 @@ def test_list_every_page_size_walks_the_whole_list_without_duplicates(client, au
             if not after:
                 break
         assert seen == NAMES, limit
+
+
+def test_list_include_all_pages_interleave_deleted_and_live_in_name_order(
+    client, auth_headers, five
+):
+    # The page merges the deleted and the live rows (two ranges of one index): every page
+    # size, forward and back, walks one name order across both.
+    listed = client.get(SERVICES_URL, headers=auth_headers).json()["data"]
+    for item in listed[1::2]:
+        client.delete(f"{SERVICES_URL}/{item['id']}", headers=auth_headers)
+    for limit in range(1, 7):
+        seen, after, pages = [], None, []
+        while True:
+            query = f"?include=all&limit={limit}" + (f"&after={after}" if after else "")
+            body = client.get(SERVICES_URL + query, headers=auth_headers).json()
+            assert body["paging"]["total"] == 5
+            seen += _names(body)
+            pages.append(body)
+            after = body["paging"].get("after")
+            if not after:
+                break
+        assert seen == NAMES, limit
+        back, before = [], pages[-1]["paging"].get("before")
+        while before:
+            query = f"?include=all&limit={limit}&before={before}"
+            body = client.get(SERVICES_URL + query, headers=auth_headers).json()
+            back = _names(body) + back
+            before = body["paging"].get("before")
+        assert back + _names(pages[-1]) == NAMES, limit
+    deleted = client.get(f"{SERVICES_URL}?include=deleted", headers=auth_headers).json()
+    assert _names(deleted) == NAMES[1::2]

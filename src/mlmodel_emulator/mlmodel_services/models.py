@@ -19,17 +19,15 @@ class MlModelServiceRecord(Base):
     id: Mapped[str] = mapped_column(String(36), primary_key=True)
     name: Mapped[str] = mapped_column(ordered_string(256))
     fqn: Mapped[str] = mapped_column(ordered_string(512), unique=True)
-    service_type: Mapped[str] = mapped_column(String(32), index=True)
+    service_type: Mapped[str] = mapped_column(String(32))
     deleted: Mapped[bool] = mapped_column(Boolean, default=False)
     # In tenths (0.1 is 1), so that versions never drift the way float sums do.
     version_tenths: Mapped[int] = mapped_column(Integer)
     updated_at: Mapped[int] = mapped_column(BigInteger)
     doc: Mapped[dict[str, Any]] = mapped_column(JSONDocument)
 
-    __table_args__ = (
-        Index("ix_mlmodel_service_name_id", "name", "id"),
-        Index("ix_mlmodel_service_deleted_name_id", "deleted", "name", "id"),
-    )
+    # One page index: include=all pages merge its two `deleted` ranges (Store.list_page).
+    __table_args__ = (Index("ix_mlmodel_service_deleted_name_id", "deleted", "name", "id"),)
 
 
 class MlModelServiceDomainRecord(Base):

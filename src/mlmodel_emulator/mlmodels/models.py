@@ -30,10 +30,8 @@ class MlModelRecord(Base):
     updated_at: Mapped[int] = mapped_column(BigInteger)
     doc: Mapped[dict[str, Any]] = mapped_column(JSONDocument)
 
-    __table_args__ = (
-        Index("ix_mlmodel_name_id", "name", "id"),
-        Index("ix_mlmodel_deleted_name_id", "deleted", "name", "id"),
-    )
+    # One page index: include=all pages merge its two `deleted` ranges (Store.list_page).
+    __table_args__ = (Index("ix_mlmodel_deleted_name_id", "deleted", "name", "id"),)
 
 
 class MlModelDomainRecord(Base):
