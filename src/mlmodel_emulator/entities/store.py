@@ -16,7 +16,6 @@ from sqlalchemy import (
     Insert,
     Select,
     Table,
-    Update,
     bindparam,
     delete,
     func,
@@ -137,9 +136,16 @@ class Store:
         one statement, and its old document is copied by the database, not sent again.
         SQLite has no such CTE: `_copy_to_history` runs just before the UPDATE.
         """
+        c = self.table.c
+        names = [column.key for column in self.table.columns if column.key != "id"]
         forms: dict[tuple[bool, bool], Any] = {}
         for whole in (True, False):
-            statement = self._update_of_one(whole=whole)
+            keys = names if whole else list(_DOCUMENT_COLUMNS)
+            statement = (
+                update(self.table)
+                .where(c.id == bindparam("b_id"))
+                .values({key: bindparam("b_" + key) for key in keys})
+            )
             forms[(whole, False)] = Direct(statement)
             if self.versions is not None:
                 copy = (
@@ -150,17 +156,6 @@ class Store:
                 )
                 forms[(whole, True)] = Direct(statement.add_cte(copy))
         return forms
-
-    def _update_of_one(self, *, whole: bool) -> Update:
-        """The UPDATE of the row `b_id`: every column (`whole`), or the document's only."""
-        c = self.table.c
-        names = [column.key for column in self.table.columns if column.key != "id"]
-        keys = names if whole else list(_DOCUMENT_COLUMNS)
-        return (
-            update(self.table)
-            .where(c.id == bindparam("b_id"))
-            .values({key: bindparam("b_" + key) for key in keys})
-        )
 
     @property
     def _history_columns(self) -> list[str]:
@@ -189,9 +184,17 @@ class Store:
     def _replace_with_events(self) -> dict[tuple[bool, bool], Insert]:
         """PostgreSQL: `_replace`'s UPDATE of one row, with its history copy, and its
         `events`, in one statement (see events_after), in the same four forms."""
+        c = self.table.c
+        names = [column.key for column in self.table.columns if column.key != "id"]
         forms: dict[tuple[bool, bool], Insert] = {}
         for whole in (True, False):
-            statement = self._update_of_one(whole=whole).returning(self.table.c.id)
+            keys = names if whole else list(_DOCUMENT_COLUMNS)
+            statement = (
+                update(self.table)
+                .where(c.id == bindparam("b_id"))
+                .values({key: bindparam("b_" + key) for key in keys})
+                .returning(c.id)
+            )
             forms[(whole, False)] = events_after(statement)
             if self.versions is not None:
                 copy = (
