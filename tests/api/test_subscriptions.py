@@ -15,6 +15,7 @@ import pytest
 from sqlalchemy import select, text, update
 
 from mlmodel_emulator.clock import real_now_ms
+from mlmodel_emulator.db.engine import begin_writing
 from mlmodel_emulator.subscriptions import delivery
 from mlmodel_emulator.subscriptions.models import (
     DELIVERY,
@@ -764,7 +765,12 @@ def _stored_status(engine, subscription_id: str) -> dict[str, Any]:
 
 
 def _edit_stored_destination(engine, subscription_id: str, edit) -> None:
-    with engine.begin() as connection:
+    # The delivery task writes on its own 20 ms poll: this read-then-write transaction takes
+    # the write lock first (BEGIN IMMEDIATE on SQLite), so it waits on busy_timeout instead of
+    # failing when a delivery commits between its read and its write.
+    with engine.connect() as connection:
+        begin_writing(connection)
+        connection.begin()
         doc = connection.execute(
             select(SUBSCRIPTIONS.c.doc).where(SUBSCRIPTIONS.c.id == subscription_id)
         ).scalar_one()
@@ -772,6 +778,7 @@ def _edit_stored_destination(engine, subscription_id: str, edit) -> None:
         connection.execute(
             update(SUBSCRIPTIONS).where(SUBSCRIPTIONS.c.id == subscription_id).values(doc=doc)
         )
+        connection.commit()
 
 
 def _corrupt_secret_key(destination: dict[str, Any]) -> None:
