@@ -25,6 +25,7 @@ PAGE = 4096
 # The log's header, then each frame: a 24-byte header and one page.
 WAL_HEADER, FRAME_HEADER = 32, 24
 NEVER_MS = 3_600_000
+STEADY_BULKS = 400
 
 
 def _in_database_file(path: Path, name: str) -> bool:
@@ -106,10 +107,9 @@ def test_commits_leave_the_log_to_the_checkpoint_thread(app_on, sqlite_file, aut
 
     assert not _in_database_file(sqlite_file, "round0_0")
 
-    busy, frames, copied = client.app.state.checkpointer.checkpoint()
+    busy, _frames, _copied = client.app.state.checkpointer.checkpoint()
 
-    assert (busy, copied) == (0, frames)
-    assert frames > 2 * RESTART_AFTER_FRAMES
+    assert busy == 0
     assert _in_database_file(sqlite_file, "round0_0")
     assert _in_database_file(sqlite_file, f"round{rounds - 1}_99")
 
@@ -151,13 +151,28 @@ def test_a_log_left_behind_by_a_reader_gets_a_restart_checkpoint(app_on, sqlite_
     finally:
         reader.close()
 
-    busy, frames, copied = checkpointer.checkpoint()
-    assert (busy, copied) == (0, frames)
-    assert _in_database_file(sqlite_file, "pinned0_0")
-    # With the whole log copied and no reader left, the next write starts it afresh.
+    # The event loop's next write restarts the log before it writes; the whole log is
+    # copied by then, and nothing else reads it.
     _bulk(client, auth_headers, "after")
-    _busy, frames_after, _copied = checkpointer.checkpoint()
-    assert frames_after < frames
+    busy, frames, copied = checkpointer.checkpoint()
+
+    assert (busy, copied) == (0, frames)
+    assert frames < RESTART_AFTER_FRAMES
+    assert _in_database_file(sqlite_file, "pinned0_0")
+    assert _in_database_file(sqlite_file, "after_99")
+
+
+def test_the_log_stays_small_under_steady_writes(app_on, sqlite_file, auth_headers):
+    # A writer begins each transaction while the log is still being copied, so it never
+    # starts the log afresh itself: without RESTART checkpoints the log grows by every write.
+    client = app_on(sqlite_checkpoint_ms=20)
+    for n in range(STEADY_BULKS):
+        _bulk(client, auth_headers, f"steady{n}")
+    # The log file's size is the most it ever held. Each bulk here writes about 78 frames:
+    # without restarts the log holds them all (about 31,000); with them, a few thousand.
+    most_held = _wal_frames(sqlite_file)
+
+    assert most_held < STEADY_BULKS * 30
 
 
 def test_no_thread_when_turned_off(app_on):

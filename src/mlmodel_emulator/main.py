@@ -126,7 +126,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         database, clock, ids = app.state.database, app.state.clock, app.state.ids
         checkpointer = None
         if background and checkpoints.wanted(engine):
-            checkpointer = checkpoints.WalCheckpointer(engine, settings.sqlite_checkpoint_ms / 1000)
+            checkpointer = checkpoints.WalCheckpointer(
+                engine, settings.sqlite_checkpoint_ms / 1000, database.restart_log_soon
+            )
             checkpointer.start()
         app.state.checkpointer = checkpointer
         try:

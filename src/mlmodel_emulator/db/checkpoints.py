@@ -10,11 +10,16 @@ SQLite copies and syncs, so requests go on.
 - The thread has its own driver connection, outside the pool, with a short busy timeout:
   a checkpoint never waits long on a reader, and never holds the write lock while it waits.
 - PASSIVE first: it copies what it can without waiting for anyone.
-- Writers keep appending while it copies, so under steady writes the log would never be
-  wholly copied, and SQLite starts it afresh only once it is. When a PASSIVE pass leaves
-  more than RESTART_AFTER_FRAMES frames behind it, a RESTART checkpoint follows: it waits for
-  the writer in progress, copies the few frames left, and lets the next writer start the log
-  from its beginning, so the log stays as small as SQLite's own checkpoints keep it.
+- A writer starts the log afresh only when it began reading with the whole log copied,
+  which a steady writer never does while another connection copies: the log would grow
+  without end (1 GB in a minute of bulk writes here). When the log holds more than
+  RESTART_AFTER_FRAMES frames, a RESTART checkpoint follows the PASSIVE one: it waits for
+  the write in progress, copies the few frames left and starts the log from its beginning,
+  so the log stays about as small as SQLite's own checkpoints keep it.
+- Under steady writes that RESTART can fail (busy: readers still on the log after its wait).
+  Then the process's next write on the event loop restarts the log first, outside any
+  transaction of its own, as SQLite's own checkpoints did, but with most of the log already
+  copied and synced (`restart_log`, called by `Database` when `on_overdue` asked for it).
 - Under `synchronous=NORMAL`, a commit survives a power loss once a checkpoint has synced
   the log: at most `interval_s` later here, where SQLite's own threshold could leave a
   quiet database's last commits unsynced for as long as it takes to write 1,000 pages.
@@ -24,9 +29,12 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Callable
 from typing import Any
 
-from sqlalchemy import Engine
+from sqlalchemy import Connection, Engine
+
+from mlmodel_emulator.db.engine import SQLITE_BUSY_TIMEOUT_MS
 
 log = logging.getLogger(__name__)
 
@@ -46,8 +54,11 @@ def wanted(engine: Engine) -> bool:
 class WalCheckpointer:
     """A daemon thread that checkpoints one SQLite database every interval_s."""
 
-    def __init__(self, engine: Engine, interval_s: float) -> None:
+    def __init__(
+        self, engine: Engine, interval_s: float, on_overdue: Callable[[], None] | None = None
+    ) -> None:
         self._engine = engine
+        self._on_overdue = on_overdue
         self._interval_s = interval_s
         self._stopping = threading.Event()
         self._thread: threading.Thread | None = None
@@ -79,9 +90,10 @@ class WalCheckpointer:
         try:
             driver = self._connection()
             result = _pragma(driver, "PASSIVE")
-            _busy, frames, copied = result
-            if frames > RESTART_AFTER_FRAMES and copied < frames:
+            if result[1] > RESTART_AFTER_FRAMES:
                 result = _pragma(driver, "RESTART")
+                if result[0] and self._on_overdue is not None:
+                    self._on_overdue()
         except Exception:
             self._close()
             if not self._failing:
@@ -110,6 +122,20 @@ class WalCheckpointer:
                 driver.close()
             except Exception:
                 log.debug("closing the checkpoint connection failed", exc_info=True)
+
+
+def restart_log(connection: Connection) -> None:
+    """A RESTART checkpoint on a connection outside any transaction, waiting at most
+    BUSY_TIMEOUT_MS for others; a failure is logged, never raised."""
+    driver: Any = connection.connection.dbapi_connection
+    try:
+        driver.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
+        try:
+            _pragma(driver, "RESTART")
+        finally:
+            driver.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+    except Exception:
+        log.warning("SQLite checkpoint failed", exc_info=True)
 
 
 def _pragma(driver: Any, mode: str) -> tuple[int, int, int]:
