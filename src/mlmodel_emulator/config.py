@@ -204,6 +204,16 @@ class Settings(BaseSettings):
             "sent twice."
         ),
     )
+    sqlite_checkpoint_ms: int = Field(
+        default=200,
+        ge=0,
+        description=(
+            "SQLite: how often, in milliseconds, a thread of each worker process copies "
+            "committed writes from the write-ahead log into the database file (a checkpoint, "
+            "which also makes them survive a power loss), so that no request waits for it. "
+            "0: SQLite checkpoints in the commit that takes its log past 1,000 pages."
+        ),
+    )
     access_log: bool = Field(
         default=False, description="Log every request (costs about 60 µs per request)."
     )

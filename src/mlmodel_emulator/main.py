@@ -24,6 +24,7 @@ from mlmodel_emulator.auth.secrets import SecretCipher, load_cipher
 from mlmodel_emulator.auth.tokens import TokenVerifier
 from mlmodel_emulator.clock import Clock, Ids
 from mlmodel_emulator.config import Settings
+from mlmodel_emulator.db import checkpoints
 from mlmodel_emulator.db.engine import make_engine
 from mlmodel_emulator.db.session import Database
 from mlmodel_emulator.entities.permissions import UserCache
@@ -119,8 +120,17 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.cipher = load_cipher(settings)
         app.state.verifier = TokenVerifier(app.state.keys, settings.jwt_issuer)
         app.state.users = UserCache()
-        app.state.database = Database(make_engine(settings.sqlalchemy_url))
+        background = settings.sqlite_checkpoint_ms > 0
+        engine = make_engine(settings.sqlalchemy_url, background_checkpoints=background)
+        app.state.database = Database(engine)
         database, clock, ids = app.state.database, app.state.clock, app.state.ids
+        checkpointer = None
+        if background and checkpoints.wanted(engine):
+            checkpointer = checkpoints.WalCheckpointer(
+                engine, settings.sqlite_checkpoint_ms / 1000, database.restart_log_soon
+            )
+            checkpointer.start()
+        app.state.checkpointer = checkpointer
         try:
             await _seed_when_reachable(
                 lambda: _seed(database, settings, app.state.cipher, clock.now_ms(), ids)
@@ -135,6 +145,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                     with contextlib.suppress(asyncio.CancelledError):
                         await delivering
         finally:
+            if checkpointer is not None:
+                checkpointer.stop()
             app.state.database.dispose()
 
     app = FastAPI(

@@ -21,8 +21,12 @@ def _json_serializer(value: Any) -> str:
     return orjson.dumps(value).decode()
 
 
-def make_engine(url: str, **kwargs: Any) -> Engine:
-    """Create the engine for a database URL, with each dialect's settings."""
+def make_engine(url: str, *, background_checkpoints: bool = False, **kwargs: Any) -> Engine:
+    """Create the engine for a database URL, with each dialect's settings.
+
+    background_checkpoints: on SQLite, no commit checkpoints the write-ahead log; the
+    caller runs a checkpoints.WalCheckpointer instead.
+    """
     parsed = make_url(url)
     common: dict[str, Any] = {
         "json_serializer": _json_serializer,
@@ -49,6 +53,8 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+        if background_checkpoints:
+            cursor.execute("PRAGMA wal_autocheckpoint=0")
         cursor.close()
 
     def _do_begin(dbapi_connection: Any) -> None:

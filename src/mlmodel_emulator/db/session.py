@@ -13,8 +13,8 @@ import anyio.to_thread
 from sqlalchemy import Connection, Engine, RootTransaction
 from sqlalchemy.exc import DBAPIError
 
+from mlmodel_emulator.db import checkpoints, failures
 from mlmodel_emulator.db import engine as engine_module
-from mlmodel_emulator.db import failures
 from mlmodel_emulator.db.engine import begin_writing, snapshot_reads, still_answers
 from mlmodel_emulator.errors import unavailable_answer
 
@@ -79,6 +79,12 @@ class Database:
         self._kept_idle_since = 0.0
         # SQLite answers in microseconds: the threadpool would cost more than it frees.
         self._inline = engine.dialect.name == "sqlite"
+        # Set by the checkpoint thread (db/checkpoints.py) when it could not restart the log.
+        self._log_restart_due = False
+
+    def restart_log_soon(self) -> None:
+        """Have the next write on the kept connection restart SQLite's log first."""
+        self._log_restart_due = True
 
     def read(
         self, fn: Callable[Concatenate[Connection, P], T], *args: P.args, **kwargs: P.kwargs
@@ -149,6 +155,9 @@ class Database:
             connection = self._acquire()
             try:
                 try:
+                    if writing and self._log_restart_due and connection is self._kept:
+                        self._log_restart_due = False
+                        checkpoints.restart_log(connection)
                     if writing:
                         begin_writing(connection)
                     transaction = connection.begin()
