@@ -237,7 +237,7 @@ def json_body(model: type[ModelT]) -> Callable[[Request], Awaitable[JsonBody[Mod
         raw = await raw_body(request)
         if not raw:
             return JsonBody(adapter, _MISSING)
-        if not _is_json(request.headers.get("content-type")):
+        if not is_json(request):
             return JsonBody(adapter, _MISSING, raw)
         try:
             return JsonBody(adapter, adapter.validate_json(raw))
