@@ -10,6 +10,7 @@ from pathlib import Path
 import psycopg
 import pytest
 from sqlalchemy import Connection, RootTransaction, text
+from sqlalchemy.engine import make_url
 from sqlalchemy.exc import IntegrityError, OperationalError
 
 from mlmodel_emulator.db import failures
@@ -170,3 +171,69 @@ def test_a_commit_lost_with_its_connection_is_a_503_and_never_run_again(
 
     # It may have committed before the connection went: running it again could apply it twice.
     assert calls == [1]
+
+
+def _terminate(url: str, pid: int) -> None:
+    """End a server session from outside it, as a restart does, and wait until it is gone."""
+    conninfo = make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
+    with psycopg.connect(conninfo, autocommit=True) as other:
+        ended = other.execute("SELECT pg_terminate_backend(%s, 10000)", (pid,)).fetchone()
+    assert ended == (True,)
+
+
+@pytest.mark.parametrize("writing", [True, False], ids=["write", "read"])
+def test_a_commit_whose_connection_the_server_ended_is_a_503_and_the_next_one_commits(
+    tmp_path, writing
+):
+    # The server ends the session after the transaction's last statement, before its
+    # COMMIT: the commit fails with the connection gone. That must be the 503, not an
+    # error about the transaction that SQLAlchemy still holds for the lost connection.
+    with fresh_database("postgresql", tmp_path) as url:
+        database = Database(make_engine(url))
+        run = database.write if writing else database.read
+        try:
+            database.write(lambda c: c.execute(text("CREATE TABLE t (n INT)")))
+            calls = []
+
+            def fn(connection: Connection) -> None:
+                calls.append(1)
+                if writing:
+                    connection.execute(text("INSERT INTO t VALUES (1)"))
+                pid = connection.execute(text("SELECT pg_backend_pid()")).scalar_one()
+                _terminate(url, pid)
+
+            with pytest.raises(ServiceUnavailable) as caught:
+                run(fn)
+
+            assert caught.value.headers == {"Retry-After": "1"}
+            # It may have committed before the connection went: it is not run again.
+            assert calls == [1]
+            assert run(lambda c: c.execute(text("SELECT count(*) FROM t")).scalar_one()) == 0
+        finally:
+            database.dispose()
+
+
+def test_a_commit_refused_on_sqlite_leaves_the_connection_to_the_next_transaction(
+    sqlite_database, monkeypatch
+):
+    # SQLite keeps the transaction open when its COMMIT fails (a lock held beyond
+    # busy_timeout): the connection kept between transactions must not start the next
+    # one inside it.
+    sqlite_database.write(lambda c: c.execute(text("CREATE TABLE t (n INTEGER)")))
+    dialect = sqlite_database.engine.dialect
+    real_commit = dialect.do_commit
+    refusals = [sqlite3.OperationalError("database is locked")]
+
+    def commit_once_refused(dbapi_connection: object) -> None:
+        if refusals:
+            raise refusals.pop()
+        real_commit(dbapi_connection)
+
+    monkeypatch.setattr(dialect, "do_commit", commit_once_refused)
+
+    with pytest.raises(ServiceUnavailable):
+        sqlite_database.write(lambda c: c.execute(text("INSERT INTO t VALUES (1)")))
+    sqlite_database.write(lambda c: c.execute(text("INSERT INTO t VALUES (2)")))
+
+    rows = sqlite_database.read(lambda c: c.execute(text("SELECT n FROM t")).all())
+    assert [n for (n,) in rows] == [2]

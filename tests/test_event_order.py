@@ -4,6 +4,7 @@ passes a seq whose transaction is still open (PostgreSQL; SQLite runs one writer
 from __future__ import annotations
 
 import threading
+import time
 import uuid
 from collections.abc import Iterator
 
@@ -14,6 +15,7 @@ from sqlalchemy import event as sqlalchemy_event
 from mlmodel_emulator.db.session import Database
 from mlmodel_emulator.events import service as events
 from mlmodel_emulator.events.models import CHANGE_EVENT
+from mlmodel_emulator.mlmodel_services.kind import STORE
 
 
 @pytest.fixture(autouse=True)
@@ -123,3 +125,57 @@ def test_events_of_a_rolled_back_transaction_never_reach_the_next_one(engine: En
         ids = set(connection.execute(select(CHANGE_EVENT.c.id)).scalars())
     assert kept["id"] in ids
     assert lost["id"] not in ids
+
+
+def _service_doc(fqn: str) -> dict[str, object]:
+    return {
+        "id": str(uuid.uuid4()),
+        "name": fqn,
+        "fullyQualifiedName": fqn,
+        "serviceType": "Mlflow",
+        "deleted": False,
+        "version": 0.1,
+        "updatedAt": 1,
+    }
+
+
+def test_a_create_with_its_event_waits_for_a_taken_name_before_the_order_lock(
+    engine: Engine,
+) -> None:
+    """A create whose event goes in with its INSERT (Store.add with events) that finds its
+    name inserted by an open transaction waits for that one without holding the
+    event-order lock: the other can still record its events and commit, and no deadlock
+    has to be broken."""
+    if engine.dialect.name != "postgresql":
+        pytest.skip("only PostgreSQL has the event-order lock")
+    fqn = f"order-{uuid.uuid4().hex[:8]}"
+    first, second = _service_doc(fqn), _service_doc(fqn)
+    first_event, second_event = _event(), _event()
+    database = Database(engine)
+    attempts: list[bool] = []
+    outcome: list[bool] = []
+
+    def create(connection: Connection) -> bool:
+        assert events.attachable(connection)
+        attempts.append(True)
+        return STORE.add(connection, second, events=events.rows([second_event]))
+
+    try:
+        with engine.connect() as held:
+            tx = held.begin()
+            assert STORE.add(held, first)
+            writer = threading.Thread(target=lambda: outcome.append(database.write(create)))
+            writer.start()
+            time.sleep(0.3)  # the second INSERT waits on the first one's row
+            events.record(held, [first_event])  # takes the event-order lock at once
+            tx.commit()
+            writer.join(10)
+        assert outcome == [False]
+        assert len(attempts) == 1  # never chosen as a deadlock's victim and run again
+        ids = [event_id for _, event_id in _after(engine, 0)]
+        assert first_event["id"] in ids
+        assert second_event["id"] not in ids
+    finally:
+        database.dispose()
+        with engine.begin() as connection:
+            connection.execute(delete(STORE.table).where(STORE.table.c.fqn == fqn))

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import json
 import uuid
 from typing import Any
 
 import pytest
+from sqlalchemy import event as sqlalchemy_event
 
 from tests.factories import MLMODELS_URL, SERVICES_URL, create_request, model_request
 
@@ -412,3 +414,66 @@ def test_patch_merged_into_a_session_records_the_session_change(client, auth_hea
         "displayName",
     ]
     assert event["incrementalChangeDescription"] == second["changeDescription"]
+
+
+def _statements(client, send) -> list[str]:
+    """The SQL the app sends to its database while `send` runs."""
+    app_engine = client.app.state.database.engine
+    statements: list[str] = []
+    listener = lambda *args: statements.append(args[2])  # noqa: E731
+    sqlalchemy_event.listen(app_engine, "before_cursor_execute", listener)
+    try:
+        send()
+    finally:
+        sqlalchemy_event.remove(app_engine, "before_cursor_execute", listener)
+    return statements
+
+
+def _on_postgresql(client) -> None:
+    if client.app.state.database.engine.dialect.name != "postgresql":
+        pytest.skip("only PostgreSQL inserts a write's events with the write")
+
+
+def test_a_create_and_its_event_go_in_as_one_statement(client, auth_headers, service):
+    _on_postgresql(client)
+
+    def create() -> None:
+        response = client.post(SERVICES_URL, json=create_request("b"), headers=auth_headers)
+        assert response.status_code == 201, response.text
+
+    (statement,) = _statements(client, create)
+
+    assert "INSERT INTO mlmodel_service " in statement
+    assert "INSERT INTO change_event " in statement
+    assert [event["entityFullyQualifiedName"] for event in _events(client, auth_headers)] == [
+        service["fullyQualifiedName"],
+        "b",
+    ]
+
+
+def test_a_create_refused_for_a_taken_name_records_no_event(client, auth_headers, service):
+    response = client.post(SERVICES_URL, json=create_request(), headers=auth_headers)
+
+    assert response.status_code == 409
+    assert [event["eventType"] for event in _events(client, auth_headers)] == ["entityCreated"]
+
+
+def test_a_put_update_is_its_locked_read_and_one_statement(client, auth_headers, service):
+    _on_postgresql(client)
+
+    def update() -> None:
+        response = client.put(
+            SERVICES_URL, json=create_request(description="new"), headers=auth_headers
+        )
+        assert response.status_code == 200, response.text
+
+    read, write = _statements(client, update)
+
+    assert "FOR UPDATE" in read
+    assert "UPDATE mlmodel_service " in write
+    assert "INSERT INTO mlmodel_service_version " in write
+    assert "INSERT INTO change_event " in write
+    (_, updated) = _events(client, auth_headers)
+    assert (updated["eventType"], updated["currentVersion"]) == ("entityUpdated", 0.2)
+    history = client.get(f"{SERVICES_URL}/{service['id']}/versions", headers=auth_headers).json()
+    assert [json.loads(version)["version"] for version in history["versions"]] == [0.2, 0.1]

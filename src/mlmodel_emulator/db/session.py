@@ -57,6 +57,20 @@ def _roll_back(connection: Connection, transaction: RootTransaction) -> None:
             connection.invalidate()
 
 
+def _drop_after_failed_commit(connection: Connection, transaction: RootTransaction) -> None:
+    """Drop a connection whose COMMIT failed, and let its transaction go.
+
+    The database may still hold the transaction open (SQLite does after a lock held beyond
+    busy_timeout): the connection is not used again, and closing it rolls back. SQLAlchemy
+    keeps the failed transaction on the connection until it is rolled back, and meanwhile
+    refuses every use of a connection that was lost (PendingRollbackError), which would
+    stand in for the 503; its rollback does no I/O once the connection is dropped.
+    """
+    with contextlib.suppress(Exception):
+        connection.invalidate()
+    transaction.rollback()
+
+
 class Database:
     """Runs service functions in a transaction of their own, on a Core connection.
 
@@ -182,10 +196,15 @@ class Database:
                 try:
                     transaction.commit()
                 except DBAPIError as error:
+                    _drop_after_failed_commit(connection, transaction)
                     _raise_for(error)
                 return result
             finally:
-                connection.info.pop(BEFORE_COMMIT, None)
+                # A connection lost meanwhile is not asked for its info: that would open a
+                # new one to the database. The pool clears the info of a lost connection
+                # before it hands out the connection that replaces it.
+                if not connection.invalidated:
+                    connection.info.pop(BEFORE_COMMIT, None)
                 self._release(connection)
 
     def _acquire(self) -> Connection:

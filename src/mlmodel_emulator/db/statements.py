@@ -162,7 +162,7 @@ class InsertNew:
             .table_valued(*(sql_column(column.key, column.type) for column in table.columns))
             .render_derived(name="r", with_types=True)
         )
-        self._postgresql = (
+        self.postgresql = (
             postgresql.insert(table)
             .from_select(names, select(*(records.c[name] for name in names)))
             .on_conflict_do_nothing(index_elements=None if any_conflict else [key])
@@ -180,7 +180,7 @@ class InsertNew:
         if not rows:
             return set()
         if connection.dialect.name == "postgresql":
-            inserted = connection.execute(self._postgresql, {"rows": list(rows)}).rowcount
+            inserted = connection.execute(self.postgresql, {"rows": list(rows)}).rowcount
         else:
             inserted = self._sqlite.run(connection, rows)
         if inserted == len(rows):

@@ -246,12 +246,38 @@ def _prepare(
     return kind.prepare(connection, request, caller)
 
 
-def _insert(connection: Connection, kind: Kind[Any], doc: Doc, prepared: Prepared) -> bool:
-    """Insert a new entity (sealed); False when its FQN is taken."""
-    if not kind.store.add(connection, stored_form(kind, doc)):
+def _events_with_write(connection: Connection, caller: Caller, *, final: bool) -> bool:
+    """Whether a write's events go in with the write, in one statement (events.attachable):
+    only for the last write of a transaction (`final`: the request's one entity), so that
+    the event-order lock it takes is held by a transaction that waits on no row lock
+    after it. Not with seeded ids: the event's id is then drawn before the write is known
+    to go in, and a seeded sequence must not lose one to a write refused."""
+    return final and not caller.ids.seeded and events.attachable(connection)
+
+
+def _insert(
+    connection: Connection,
+    kind: Kind[Any],
+    doc: Doc,
+    prepared: Prepared,
+    caller: Caller,
+    *,
+    final: bool,
+) -> bool:
+    """Insert a new entity (sealed) and record its creation; False when its FQN is taken."""
+    stored = stored_form(kind, doc)
+    if (
+        not prepared.links
+        and kind.store.adds_alone(stored)
+        and _events_with_write(connection, caller, final=final)
+    ):
+        created = change_event(kind, CREATED, doc, caller)
+        return kind.store.add(connection, stored, events=events.rows([created]))
+    if not kind.store.add(connection, stored):
         return False
     if prepared.links:
         kind.save_links(connection, doc["id"], prepared.links)
+    events.record(connection, [change_event(kind, CREATED, doc, caller)])
     return True
 
 
@@ -259,7 +285,7 @@ def create(connection: Connection, kind: Kind[Any], request: BaseModel, *, calle
     """POST: a new entity, or 409 when the name is taken (a soft-deleted one included)."""
     actor = caller.actor(connection)
     authorize(connection, kind, actor, [Operation.Create], None)
-    doc = create_if_missing(connection, kind, request, caller=caller)
+    doc = _create_if_missing(connection, kind, request, caller, final=True)
     if doc is None:
         raise EntityAlreadyExists()
     return doc
@@ -270,11 +296,16 @@ def create_if_missing(
 ) -> Doc | None:
     """A new entity as POST makes it, or None when its name is taken; who may is not asked
     (the caller's, as for the operator's seed files read at start)."""
+    return _create_if_missing(connection, kind, request, caller, final=False)
+
+
+def _create_if_missing(
+    connection: Connection, kind: Kind[Any], request: BaseModel, caller: Caller, *, final: bool
+) -> Doc | None:
     prepared = _prepare(connection, kind, request, caller)
     doc = kind.seal(new_doc(kind, prepared, caller), caller.cipher)
-    if not _insert(connection, kind, doc, prepared):
+    if not _insert(connection, kind, doc, prepared, caller, final=final):
         return None
-    events.record(connection, [change_event(kind, CREATED, doc, caller)])
     return doc
 
 
@@ -291,7 +322,7 @@ def create_or_update(
     if kind.admin_only:
         authorize(connection, kind, actor, [Operation.Create], None)
     prepared = _prepare(connection, kind, request, caller)
-    return upsert(connection, kind, prepared, caller, actor, override=override)
+    return upsert(connection, kind, prepared, caller, actor, override=override, final=True)
 
 
 def upsert(
@@ -302,22 +333,23 @@ def upsert(
     actor: Actor,
     *,
     override: bool,
+    final: bool = False,
 ) -> Outcome:
-    """Create the prepared entity, or apply it to the stored one of its FQN."""
+    """Create the prepared entity, or apply it to the stored one of its FQN; `final` when
+    the transaction writes nothing after it."""
     stored = kind.store.get_by_fqn(connection, prepared.fqn, for_update=True)
     check_if_match(stored, caller.if_match)
     if stored is None:
         authorize(connection, kind, actor, [Operation.Create], None)
         doc = kind.seal(new_doc(kind, prepared, caller), caller.cipher)
-        if _insert(connection, kind, doc, prepared):
-            events.record(connection, [change_event(kind, CREATED, doc, caller)])
+        if _insert(connection, kind, doc, prepared, caller, final=final):
             return Outcome(doc=doc, change=CREATED)
         # Another request created it between our read and our insert: update that one.
         stored = kind.store.get_by_fqn(connection, prepared.fqn, for_update=True)
         if stored is None:
             # Not the name but another unique column (a user's email) is taken.
             raise EntityAlreadyExists()
-    return update(connection, kind, stored, prepared, caller, actor, override=override)
+    return update(connection, kind, stored, prepared, caller, actor, override=override, final=final)
 
 
 def check_update(
@@ -338,8 +370,10 @@ def update(
     actor: Actor,
     *,
     override: bool,
+    final: bool = False,
 ) -> Outcome:
-    """Apply a PUT to a stored (sealed) entity; answer with the stored form of the result."""
+    """Apply a PUT to a stored (sealed) entity; answer with the stored form of the result.
+    `final` when the transaction writes nothing after it."""
     expanded = _expanded(connection, kind, stored)
     original = kind.open(expanded, caller.cipher)
     check_update(connection, kind, actor, original, prepared)
@@ -355,6 +389,20 @@ def update(
         kind.store.replace_many(connection, [stored_form(kind, sealed)], previous=[stored])
         return Outcome(doc=sealed, change=NO_CHANGE)
     sealed = kind.seal(updated, caller.cipher)
+    if (
+        prepared.links is None
+        and not original["deleted"]
+        and _events_with_write(connection, caller, final=final)
+    ):
+        # Nothing is written after the new version: its event goes in with it.
+        kind.store.replace_many(
+            connection,
+            [stored_form(kind, sealed)],
+            previous=[stored],
+            keep_history=kind.keeps_history,
+            events=events.rows([versioned_event(kind, UPDATED, sealed, caller)]),
+        )
+        return Outcome(doc=sealed, change=UPDATED)
     replace_versioned(connection, kind, [(stored, sealed)])
     events.record(connection, [versioned_event(kind, UPDATED, sealed, caller)])
     if prepared.links is not None:

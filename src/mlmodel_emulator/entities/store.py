@@ -13,6 +13,7 @@ from sqlalchemy import (
     BigInteger,
     ColumnElement,
     Connection,
+    Insert,
     Select,
     Table,
     bindparam,
@@ -20,6 +21,7 @@ from sqlalchemy import (
     func,
     insert,
     select,
+    true,
     tuple_,
     union_all,
     update,
@@ -39,6 +41,7 @@ from mlmodel_emulator.db.statements import (
 )
 from mlmodel_emulator.entities.models import COUNTED_TABLES, EntityCountRecord
 from mlmodel_emulator.errors import EntityAlreadyExists
+from mlmodel_emulator.events.models import CHANGE_EVENT
 
 Doc = dict[str, Any]
 
@@ -170,6 +173,39 @@ class Store:
         copy = sqlite.insert(self.versions).from_select(self._history_columns, self._current_row)
         return Direct(copy.on_conflict_do_nothing())
 
+    @cached_property
+    def _add_with_events(self) -> Insert:
+        """PostgreSQL: the INSERT of one new row (`rows`, as `_insert_new` takes them) and its
+        `events`, in one statement (see events_after)."""
+        written = self._insert_new.postgresql.returning(self.table.c.id)
+        return events_after(written)
+
+    @cached_property
+    def _replace_with_events(self) -> dict[tuple[bool, bool], Insert]:
+        """PostgreSQL: `_replace`'s UPDATE of one row, with its history copy, and its
+        `events`, in one statement (see events_after), in the same four forms."""
+        c = self.table.c
+        names = [column.key for column in self.table.columns if column.key != "id"]
+        forms: dict[tuple[bool, bool], Insert] = {}
+        for whole in (True, False):
+            keys = names if whole else list(_DOCUMENT_COLUMNS)
+            statement = (
+                update(self.table)
+                .where(c.id == bindparam("b_id"))
+                .values({key: bindparam("b_" + key) for key in keys})
+                .returning(c.id)
+            )
+            forms[(whole, False)] = events_after(statement)
+            if self.versions is not None:
+                copy = (
+                    postgresql.insert(self.versions)
+                    .from_select(self._history_columns, self._current_row)
+                    .on_conflict_do_nothing()
+                    .returning(self.versions.c.version_tenths)
+                )
+                forms[(whole, True)] = events_after(statement, copy)
+        return forms
+
     # ------------------------------------------------------------------ reads
 
     def get_by_id(
@@ -253,10 +289,25 @@ class Store:
         if keys:
             connection.execute(_LOCK_KEYS, {"keys": keys})
 
-    def add(self, connection: Connection, doc: Doc) -> bool:
+    def add(self, connection: Connection, doc: Doc, *, events: Sequence[Doc] = ()) -> bool:
         """Insert a new entity; False when its FQN (or another unique column) is taken, by
-        anyone, even concurrently."""
-        return bool(self.add_many(connection, [doc]))
+        anyone, even concurrently.
+
+        With `events` (change_event rows, on PostgreSQL, for a document that
+        `adds_alone`), they go in in the same statement, when the entity does
+        (events_after).
+        """
+        if not events:
+            return bool(self.add_many(connection, [doc]))
+        assert connection.dialect.name == "postgresql"
+        assert self.adds_alone(doc)
+        params = {"rows": [self.row(doc)], "events": list(events)}
+        return bool(connection.execute(self._add_with_events, params).rowcount)
+
+    def adds_alone(self, doc: Doc) -> bool:
+        """Whether `add` inserts this document in one statement: it has no domain rows to
+        mirror."""
+        return self.domains is None or not doc.get("domains")
 
     def add_many(self, connection: Connection, docs: Sequence[Doc]) -> set[str]:
         """Insert new entities (one statement); return the FQNs that were inserted."""
@@ -278,6 +329,7 @@ class Store:
         *,
         previous: Sequence[Doc] | None = None,
         keep_history: bool = False,
+        events: Sequence[Doc] = (),
     ) -> None:
         """Overwrite current documents (one executemany). With the `previous` documents
         (the rows as read, locked, in this transaction), only the document columns are set
@@ -287,9 +339,16 @@ class Store:
         twice is kept once), copied by the database: one statement with the UPDATE on
         PostgreSQL, one more executemany on SQLite.
 
+        With `events` (change_event rows, on PostgreSQL, for one document and its
+        `previous`), they go in in the same statement as the UPDATE (events_after); the
+        domain mirror, if it changes, is rewritten first.
+
         409 when one takes a unique value (a user's email) that another entity holds.
         """
         if not docs:
+            return
+        if events:
+            self._replace_one_with_events(connection, docs, previous, keep_history, events)
             return
         ordered = sorted(docs, key=lambda doc: doc["fullyQualifiedName"])
         rows = [self.row(doc) for doc in ordered]
@@ -318,6 +377,35 @@ class Store:
             before = {doc["id"]: _domain_ids(doc) for doc in previous}
             ordered = [doc for doc in ordered if before.get(doc["id"]) != _domain_ids(doc)]
         self._sync_domains(connection, ordered, replace=True)
+
+    def _replace_one_with_events(
+        self,
+        connection: Connection,
+        docs: Sequence[Doc],
+        previous: Sequence[Doc] | None,
+        keep_history: bool,
+        events: Sequence[Doc],
+    ) -> None:
+        assert connection.dialect.name == "postgresql"
+        assert previous is not None
+        assert len(docs) == len(previous) == 1
+        (doc,), (before,) = docs, previous
+        row = self.row(doc)
+        whole = _other_columns(row) != _other_columns(self.row(before))
+        params = {
+            ("b_" + key): value
+            for key, value in row.items()
+            if whole or key == "id" or key in _DOCUMENT_COLUMNS
+        }
+        if self.domains is not None and _domain_ids(before) != _domain_ids(doc):
+            # Before the UPDATE: the event-order lock it takes is held until the commit.
+            self._sync_domains(connection, [doc], replace=True)
+        history = keep_history and self.versions is not None
+        statement = self._replace_with_events[(whole, history)]
+        try:
+            connection.execute(statement, {**params, "events": list(events)})
+        except IntegrityError:
+            raise EntityAlreadyExists() from None
 
     def _sync_domains(self, connection: Connection, docs: Sequence[Doc], *, replace: bool) -> None:
         """Keep the domain mirror equal to the documents' domains (two statements at most)."""
@@ -528,6 +616,48 @@ def name_lock_key(table: str, fqn: str) -> int:
 _LOCK_KEYS = select(func.pg_advisory_xact_lock(sql_column("key"))).select_from(
     func.unnest(bindparam("keys", type_=postgresql.ARRAY(BigInteger))).alias("key")
 )
+
+
+# The events of events_after: change_event rows, as events.service makes them, as one JSON
+# array the server unpacks.
+_EVENT_COLUMNS: Final = ("id", "event_type", "entity_type", "timestamp", "doc")
+_EVENT_RECORDS = (
+    func.jsonb_to_recordset(bindparam("events", type_=postgresql.JSONB))
+    .table_valued(*(sql_column(name, CHANGE_EVENT.c[name].type) for name in _EVENT_COLUMNS))
+    .render_derived(name="e", with_types=True)
+)
+
+
+def events_after(written: Any, *also: Any) -> Insert:
+    """PostgreSQL: one statement that runs a write, then inserts the change events
+    (`events`) of the transaction, when the write touched a row.
+
+    `written` and `also` are data-modifying statements with RETURNING, run as CTEs; the
+    event-order lock (events.service: seq order is commit order) is taken once all of
+    them are done, counted, and only when `written` returned a row: no event row, and so
+    no seq, exists before the lock is held, and a write that waits on another
+    transaction's row does so before the lock is held. The lock is then held until the
+    transaction ends, as when the events go in as its last statement: only a
+    transaction's last write may carry its events. The inserted count is the number of
+    events when the write touched a row, else 0.
+    """
+    ctes = [written.cte("written"), *(dml.cte(f"also_{n}") for n, dml in enumerate(also))]
+    counts = [select(func.count()).select_from(cte).scalar_subquery() for cte in ctes]
+    locked = (
+        select(func.pg_advisory_xact_lock(*EVENT_ORDER_LOCK_KEY).label("event_order_lock"))
+        .where(counts[0] > 0, *(count >= 0 for count in counts[1:]))
+        .subquery("event_order_lock")
+    )
+    rows = select(*(_EVENT_RECORDS.c[name] for name in _EVENT_COLUMNS)).select_from(
+        locked.join(_EVENT_RECORDS, true())
+    )
+    statement: Insert = (
+        postgresql.insert(CHANGE_EVENT)
+        .from_select(list(_EVENT_COLUMNS), rows)
+        .add_cte(*ctes)
+        .execution_options(preserve_rowcount=True)
+    )
+    return statement
 
 
 def _domain_ids(doc: Doc) -> list[str]:

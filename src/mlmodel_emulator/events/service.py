@@ -134,6 +134,24 @@ def record(connection: Connection, events: Sequence[Doc]) -> None:
     deferred.events.extend(events)
 
 
+def attachable(connection: Connection) -> bool:
+    """Whether the events of a transaction's last write may go in with that write, in its
+    own statement (store.events_after) rather than as a statement of their own before the
+    commit: on PostgreSQL, in a transaction that Database runs, with no event recorded yet
+    (they would be inserted after this write's)."""
+    if connection.dialect.name != "postgresql":
+        return False
+    hooks = before_commit(connection)
+    return hooks is not None and not any(
+        isinstance(hook, _Deferred) and hook.events for hook in hooks
+    )
+
+
+def rows(events: Sequence[Doc]) -> list[Doc]:
+    """The change_event rows of events, as store.events_after takes them."""
+    return [_row(doc) for doc in events]
+
+
 class _Deferred:
     """The events one transaction recorded, inserted as its last statements."""
 
