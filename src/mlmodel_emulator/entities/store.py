@@ -174,19 +174,19 @@ class Store:
         return Direct(copy.on_conflict_do_nothing())
 
     @cached_property
-    def _add_with_events(self) -> Insert:
+    def _add_with_events(self) -> Direct:
         """PostgreSQL: the INSERT of one new row (`rows`, as `_insert_new` takes them) and its
         `events`, in one statement (see events_after)."""
         written = self._insert_new.postgresql.returning(self.table.c.id)
-        return events_after(written)
+        return Direct(events_after(written))
 
     @cached_property
-    def _replace_with_events(self) -> dict[tuple[bool, bool], Insert]:
+    def _replace_with_events(self) -> dict[tuple[bool, bool], Direct]:
         """PostgreSQL: `_replace`'s UPDATE of one row, with its history copy, and its
         `events`, in one statement (see events_after), in the same four forms."""
         c = self.table.c
         names = [column.key for column in self.table.columns if column.key != "id"]
-        forms: dict[tuple[bool, bool], Insert] = {}
+        forms: dict[tuple[bool, bool], Direct] = {}
         for whole in (True, False):
             keys = names if whole else list(_DOCUMENT_COLUMNS)
             statement = (
@@ -195,7 +195,7 @@ class Store:
                 .values({key: bindparam("b_" + key) for key in keys})
                 .returning(c.id)
             )
-            forms[(whole, False)] = events_after(statement)
+            forms[(whole, False)] = Direct(events_after(statement))
             if self.versions is not None:
                 copy = (
                     postgresql.insert(self.versions)
@@ -203,7 +203,7 @@ class Store:
                     .on_conflict_do_nothing()
                     .returning(self.versions.c.version_tenths)
                 )
-                forms[(whole, True)] = events_after(statement, copy)
+                forms[(whole, True)] = Direct(events_after(statement, copy))
         return forms
 
     # ------------------------------------------------------------------ reads
@@ -302,7 +302,7 @@ class Store:
         assert connection.dialect.name == "postgresql"
         assert self.adds_alone(doc)
         params = {"rows": [self.row(doc)], "events": list(events)}
-        return bool(connection.execute(self._add_with_events, params).rowcount)
+        return bool(self._add_with_events.run(connection, [params]))
 
     def adds_alone(self, doc: Doc) -> bool:
         """Whether `add` inserts this document in one statement: it has no domain rows to
@@ -403,7 +403,7 @@ class Store:
         history = keep_history and self.versions is not None
         statement = self._replace_with_events[(whole, history)]
         try:
-            connection.execute(statement, {**params, "events": list(events)})
+            statement.run(connection, [{**params, "events": list(events)}])
         except IntegrityError:
             raise EntityAlreadyExists() from None
 
