@@ -344,15 +344,20 @@ class _DirectSql:
             ) from error
 
     def convert(self, rows: list[Any]) -> list[tuple[Any, ...]]:
-        if not any(self.results):
-            return [tuple(row) for row in rows]
-        return [
-            tuple(
-                value if convert is None else convert(value)
-                for value, convert in zip(row, self.results, strict=True)
-            )
-            for row in rows
-        ]
+        return _converted(rows, self.results)
+
+
+def _converted(rows: list[Any], results: tuple[Any, ...]) -> list[tuple[Any, ...]]:
+    """Rows as SQLAlchemy gives them: each value through its column's result processor."""
+    if not any(results):
+        return [tuple(row) for row in rows]
+    return [
+        tuple(
+            value if convert is None else convert(value)
+            for value, convert in zip(row, results, strict=True)
+        )
+        for row in rows
+    ]
 
 
 @dataclass(frozen=True)
@@ -419,12 +424,4 @@ class _DirectPg:
                 connection._handle_dbapi_exception(error, self.sql, values, cursor, None)
         finally:
             cursor.close()
-        if not any(self.results):
-            return [tuple(row) for row in rows]
-        return [
-            tuple(
-                value if convert is None else convert(value)
-                for value, convert in zip(row, self.results, strict=True)
-            )
-            for row in rows
-        ]
+        return _converted(rows, self.results)

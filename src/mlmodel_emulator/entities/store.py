@@ -136,26 +136,36 @@ class Store:
         one statement, and its old document is copied by the database, not sent again.
         SQLite has no such CTE: `_copy_to_history` runs just before the UPDATE.
         """
-        c = self.table.c
-        names = [column.key for column in self.table.columns if column.key != "id"]
         forms: dict[tuple[bool, bool], Any] = {}
         for whole in (True, False):
-            keys = names if whole else list(_DOCUMENT_COLUMNS)
-            statement = (
-                update(self.table)
-                .where(c.id == bindparam("b_id"))
-                .values({key: bindparam("b_" + key) for key in keys})
-            )
+            statement = self._update_of_one(whole)
             forms[(whole, False)] = Direct(statement)
             if self.versions is not None:
-                copy = (
-                    postgresql.insert(self.versions)
-                    .from_select(self._history_columns, self._current_row)
-                    .on_conflict_do_nothing()
-                    .cte("to_history")
-                )
+                copy = self._history_copy_pg().cte("to_history")
                 forms[(whole, True)] = Direct(statement.add_cte(copy))
         return forms
+
+    def _update_of_one(self, whole: bool) -> Any:
+        """The UPDATE of the row `b_id`: every column (whole), or the document's alone."""
+        keys = (
+            [column.key for column in self.table.columns if column.key != "id"]
+            if whole
+            else list(_DOCUMENT_COLUMNS)
+        )
+        return (
+            update(self.table)
+            .where(self.table.c.id == bindparam("b_id"))
+            .values({key: bindparam("b_" + key) for key in keys})
+        )
+
+    def _history_copy_pg(self) -> Any:
+        """PostgreSQL: the INSERT ... SELECT of the current row of `b_id` into history."""
+        assert self.versions is not None
+        return (
+            postgresql.insert(self.versions)
+            .from_select(self._history_columns, self._current_row)
+            .on_conflict_do_nothing()
+        )
 
     @property
     def _history_columns(self) -> list[str]:
@@ -184,25 +194,12 @@ class Store:
     def _replace_with_events(self) -> dict[tuple[bool, bool], Direct]:
         """PostgreSQL: `_replace`'s UPDATE of one row, with its history copy, and its
         `events`, in one statement (see events_after), in the same four forms."""
-        c = self.table.c
-        names = [column.key for column in self.table.columns if column.key != "id"]
         forms: dict[tuple[bool, bool], Direct] = {}
         for whole in (True, False):
-            keys = names if whole else list(_DOCUMENT_COLUMNS)
-            statement = (
-                update(self.table)
-                .where(c.id == bindparam("b_id"))
-                .values({key: bindparam("b_" + key) for key in keys})
-                .returning(c.id)
-            )
+            statement = self._update_of_one(whole).returning(self.table.c.id)
             forms[(whole, False)] = Direct(events_after(statement))
             if self.versions is not None:
-                copy = (
-                    postgresql.insert(self.versions)
-                    .from_select(self._history_columns, self._current_row)
-                    .on_conflict_do_nothing()
-                    .returning(self.versions.c.version_tenths)
-                )
+                copy = self._history_copy_pg().returning(self.versions.c.version_tenths)
                 forms[(whole, True)] = Direct(events_after(statement, copy))
         return forms
 
