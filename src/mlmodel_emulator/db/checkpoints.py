@@ -54,9 +54,7 @@ def wanted(engine: Engine) -> bool:
 class WalCheckpointer:
     """A daemon thread that checkpoints one SQLite database every interval_s."""
 
-    def __init__(
-        self, engine: Engine, interval_s: float, on_overdue: Callable[[], None] | None = None
-    ) -> None:
+    def __init__(self, engine: Engine, interval_s: float, on_overdue: Callable[[], None]) -> None:
         self._engine = engine
         self._on_overdue = on_overdue
         self._interval_s = interval_s
@@ -92,7 +90,7 @@ class WalCheckpointer:
             result = _pragma(driver, "PASSIVE")
             if result[1] > RESTART_AFTER_FRAMES:
                 result = _pragma(driver, "RESTART")
-                if result[0] and self._on_overdue is not None:
+                if result[0]:
                     self._on_overdue()
         except Exception:
             self._close()
